@@ -1,0 +1,5 @@
+"""``python -m gophership`` runs the daemon CLI."""
+
+from gophership.cli import main
+
+raise SystemExit(main())
