@@ -13,6 +13,7 @@
      ├── SinkError                an export failed
      │    ├── RetryableSinkError  retry with backoff
      │    └── FatalSinkError      do not retry this batch
+     ├── BufferFull               a bounded queue has no room: the chunk goes to the vault
      ├── ControlError             gs-ctl could not talk to the daemon, or the daemon refused
      ├── ClosedResourceError      used after close()
      └── BrokenResourceError      the underlying resource failed and cannot be used again
@@ -94,6 +95,12 @@ class FatalSinkError(SinkError):
     """The export will not succeed if retried."""
 
     reason = "fatal"
+
+
+class BufferFull(GopherShipError):
+    """A bounded queue cannot take the item without passing its budget (``put_nowait``)."""
+
+    reason = "buffer_full"
 
 
 class ControlError(GopherShipError):

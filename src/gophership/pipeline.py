@@ -1,0 +1,265 @@
+"""The engine: wiring only. Sources → ingester (pivot) → green queue | vault spiller → sinks.
+
+Start order: vault (recovery), sinks, green path, sources, metrics, control; then the ready
+line. Stop (SIGTERM, SIGINT or ``gs-ctl drain``) is the drain:
+
+1. stop accepting and close connections, routing what each framer still holds;
+2. stop replay (what it had queued stays in the vault, past the cursor);
+3. let the green path empty the queue into the sinks, for at most ``drain_timeout``;
+4. append whatever is left (queued or not yet delivered to every sink) to the vault;
+5. commit the replay cursor, seal the active segment, close everything.
+
+Nothing received is lost by a graceful stop: each chunk ends in a sink or in the vault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gophership import __version__
+from gophership.buffer import ChunkQueue
+from gophership.control.server import ControlServer
+from gophership.export import SinkRunner
+from gophership.green import GreenPath
+from gophership.ingest import Ingester
+from gophership.metrics import MetricsServer
+from gophership.pivot.controller import Thresholds, ZoneController
+from gophership.pivot.modes import Zone
+from gophership.protocol.otlp_json import attributes_from_mapping
+from gophership.replay import Replayer
+from gophership.sinks import build_sink
+from gophership.sources.stream import StreamSource
+from gophership.sources.udp import UdpSource
+from gophership.spill import VaultSpiller
+from gophership.vault import Vault, VaultOptions
+
+if TYPE_CHECKING:
+    from gophership.config import Config
+
+log = logging.getLogger(__name__)
+
+ZONE_NAMES = {"green": Zone.GREEN, "yellow": Zone.YELLOW, "red": Zone.RED}
+
+
+class Engine:
+    """One GopherShip daemon's worth of parts, and their start and drain."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.started_at = time.time()
+        self.stopping = asyncio.Event()
+        vc = config.vault
+        self.vault = Vault.open(
+            vc.dir,
+            VaultOptions(
+                segment_bytes=vc.segment_bytes,
+                max_bytes=vc.max_bytes,
+                segment_max_age_seconds=vc.segment_max_age_seconds,
+                fsync=vc.fsync,
+                compress=vc.compression == "lz4",
+                delete_replayed=vc.replay.delete_replayed,
+            ),
+        )
+        sc = config.somatic
+        self.queue = ChunkQueue(sc.queue_budget_bytes)
+        forced = ZONE_NAMES.get(sc.zone)
+        self.controller = ZoneController(
+            Thresholds(yellow=sc.yellow_threshold, red=sc.red_threshold, hysteresis=sc.hysteresis),
+            forced=forced,
+        )
+        self.runners = [
+            SinkRunner(build_sink(s.type, s.name, **_sink_options(s)), s)
+            for s in config.sinks.values()
+        ]
+        self.spiller = VaultSpiller(
+            self.vault,
+            max_pending_bytes=max(1, sc.queue_budget_bytes // 2),
+            on_pressure=self._on_spill_pressure,
+        )
+        self.ingester = Ingester(
+            self.queue,
+            self.spiller,
+            self.controller,
+            memory_budget_bytes=sc.memory_budget_bytes,
+            sense_every_chunks=sc.sense_every_chunks,
+            unhealthy_sinks=lambda: sum(not r.healthy for r in self.runners),
+        )
+        self.replayer = Replayer(
+            self.vault,
+            self.queue,
+            lambda: self.ingester.zone,
+            rate_bytes_per_second=vc.replay.rate_bytes_per_second,
+            enabled=vc.replay.enabled,
+        )
+        host_name = config.resource.host_name or socket.gethostname()
+        resource = {"host.name": host_name, **dict(config.resource.attributes)}
+        resource.setdefault("service.name", "gophership")
+        self.green = GreenPath(
+            self.queue,
+            self.runners,
+            attributes_from_mapping(resource),
+            batch_max_records=config.pipeline.batch_max_records,
+            batch_max_bytes=config.pipeline.batch_max_bytes,
+            on_delivered=self.replayer.delivered,
+        )
+        self.sources: list[StreamSource | UdpSource] = [
+            UdpSource(s, self.ingester)
+            if s.type == "syslog_udp"
+            else StreamSource(s, self.ingester)
+            for s in config.sources.values()
+        ]
+        self.metrics = MetricsServer(self, config.metrics.host, config.metrics.port)
+        self.control = ControlServer(self, config.control.socket, config.control.allowed_uids)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._green_task: asyncio.Task[None] | None = None
+        self._replay_task: asyncio.Task[None] | None = None
+        self.ingester.on_zone_change(lambda zone: self.replayer.poke())
+
+    def _on_spill_pressure(self, pressured: bool) -> None:
+        self.ingester.on_pressure(pressured)
+
+    async def start(self) -> dict[str, Any]:
+        """Bind everything and start the tasks; returns the ready line's object."""
+        loop = asyncio.get_running_loop()
+        self.spiller.start(loop)
+        for runner in self.runners:
+            self._tasks.append(asyncio.create_task(runner.run(), name=f"sink-{runner.name}"))
+        self._green_task = asyncio.create_task(self.green.run(), name="green")
+        listeners: dict[str, str] = {}
+        for source in self.sources:
+            listeners[source.name] = await source.start()
+        self.ingester.sense()
+        self._tasks.append(asyncio.create_task(self._sense_loop(), name="sense"))
+        self._replay_task = asyncio.create_task(self.replayer.run(), name="replay")
+        ready: dict[str, Any] = {"event": "ready", "pid": os.getpid(), "listeners": listeners}
+        ready["metrics"] = await self.metrics.start() if self.config.metrics.enabled else None
+        ready["control"] = await self.control.start()
+        ready["version"] = __version__
+        ready["zone"] = self.ingester.zone.name.lower()
+        return ready
+
+    async def _sense_loop(self) -> None:
+        interval = self.config.somatic.sense_interval_seconds
+        while True:
+            await asyncio.sleep(interval)
+            self.ingester.sense()
+
+    def request_stop(self, why: str = "signal") -> None:
+        if not self.stopping.is_set():
+            log.info("Stopping: draining.", extra={"by": why})
+            self.stopping.set()
+
+    async def drain(self) -> dict[str, int]:
+        """The graceful stop; returns what went where (for the final log line)."""
+        deadline = time.monotonic() + self.config.pipeline.drain_timeout_seconds
+        for source in self.sources:
+            source.stop_accepting()
+        for source in self.sources:
+            await source.close()
+        if self._replay_task is not None:
+            self._replay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replay_task
+        self.queue.close()
+        delivered = True
+        if self._green_task is not None:
+            try:
+                await asyncio.wait_for(self._wait_green(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                delivered = False
+                log.warning("Drain deadline reached; the rest goes to the vault.")
+        leftovers = self.queue.drain_nowait() + self.green.undelivered_chunks()
+        if self._green_task is not None and not self._green_task.done():
+            self._green_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._green_task
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        spilled = 0
+        seen: set[int] = set()
+        for chunk in leftovers:
+            if chunk.replay_token is None and id(chunk) not in seen:
+                seen.add(id(chunk))
+                self.spiller.submit(chunk)
+                spilled += chunk.frames
+        await self.replayer.commit()
+        self.replayer.close()
+        await asyncio.to_thread(self.spiller.close)
+        for runner in self.runners:
+            with contextlib.suppress(Exception):
+                await runner.sink.aclose()
+        await self.control.close()
+        await self.metrics.close()
+        return {"spilled_frames": spilled, "delivered_all": int(delivered)}
+
+    async def _wait_green(self) -> None:
+        assert self._green_task is not None
+        await self._green_task
+        for delivery in list(self.green._in_flight):
+            await delivery.done.wait()
+
+    # -- views for status and metrics -------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything ``gs-ctl status`` shows, as plain data."""
+        ing = self.ingester.statistics()
+        return {
+            "version": __version__,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - self.started_at, 3),
+            "zone": ing.zone.name.lower(),
+            "forced": ing.forced.name.lower() if ing.forced is not None else None,
+            "ingester": _plain(asdict(ing)),
+            "queue": asdict(self.queue.statistics()),
+            "spill": asdict(self.spiller.statistics()),
+            "vault": asdict(self.vault.statistics()),
+            "replay": asdict(self.replayer.statistics()),
+            "green": asdict(self.green.statistics()),
+            "sources": {s.name: asdict(s.statistics()) for s in self.sources},
+            "sinks": {
+                r.name: {**asdict(r.statistics()), **asdict(r.sink.statistics())}
+                for r in self.runners
+            },
+        }
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.name.lower() if isinstance(v, Zone) else v) for k, v in d.items()}
+
+
+def _sink_options(cfg: Any) -> dict[str, Any]:
+    if cfg.type == "file":
+        return {"path": cfg.path, "max_file_bytes": cfg.max_file_bytes, "max_files": cfg.max_files}
+    return {}
+
+
+async def serve(config: Config) -> int:
+    """Run the daemon until SIGTERM/SIGINT or ``gs-ctl drain``; returns the exit status."""
+    engine = Engine(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, engine.request_stop, sig.name)
+    ready = await engine.start()
+    os.write(1, (_json(ready) + "\n").encode())
+    log.info("Ready.", extra={k: v for k, v in ready.items() if k != "event"})
+    await engine.stopping.wait()
+    result = await engine.drain()
+    log.info("Stopped.", extra=result)
+    return 0
+
+
+def _json(obj: Any) -> str:
+    return orjson.dumps(obj).decode()

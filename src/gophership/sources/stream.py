@@ -1,0 +1,266 @@
+"""Stream sources: NDJSON over TCP and unix sockets, syslog over TCP (RFC 6587 framing).
+
+Bounds and what happens at them:
+
+* ``max_connections``: a connection past the limit is closed at once and counted
+  (``rejected_connections_total``); the others are untouched.
+* ``max_frame_bytes``: a longer frame is discarded by the framer and counted; the connection
+  stays open.
+* A client that never sends a delimiter holds at most ``max_frame_bytes`` (its framer's tail),
+  and a slow client costs nothing between reads: reads never wait for a full frame.
+* When the vault spiller is over budget, the connection that sent the chunk stops being read
+  (TCP pushes back on the sender) until the spiller catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gophership import socketfile
+from gophership.protocol.framing import (
+    FramerStatistics,
+    LineFramer,
+    OctetCountFramer,
+    SyslogStreamFramer,
+)
+from gophership.record import Codec
+
+if TYPE_CHECKING:
+    from gophership.config import SourceConfig
+    from gophership.ingest import Ingester
+
+log = logging.getLogger(__name__)
+
+Framer = LineFramer | OctetCountFramer | SyslogStreamFramer
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatistics:
+    """Numbers of one source at one instant (summed over its connections)."""
+
+    name: str
+    type: str
+    received_bytes_total: int
+    received_frames_total: int
+    dropped_frames_total: int
+    dropped_bytes_total: int
+    framing_errors_total: int
+    connections: int
+    connections_total: int
+    rejected_connections_total: int
+
+
+class _Counters:
+    __slots__ = (
+        "bytes",
+        "connections",
+        "connections_total",
+        "dropped_bytes",
+        "dropped_frames",
+        "errors",
+        "frames",
+        "rejected",
+    )
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.frames = 0
+        self.dropped_frames = 0
+        self.dropped_bytes = 0
+        self.errors = 0
+        self.connections = 0
+        self.connections_total = 0
+        self.rejected = 0
+
+    def add_framer(self, before: FramerStatistics, after: FramerStatistics) -> None:
+        self.dropped_frames += after.dropped_frames - before.dropped_frames
+        self.dropped_bytes += after.dropped_bytes - before.dropped_bytes
+        self.errors += after.errors - before.errors
+
+
+class StreamSource:
+    """A listening stream socket (TCP or unix) feeding the ingester."""
+
+    def __init__(self, config: SourceConfig, ingester: Ingester) -> None:
+        self.config = config
+        self.name = config.name
+        self._ingester = ingester
+        self._buffer = bytearray(config.receive_buffer_bytes)
+        self._view = memoryview(self._buffer)
+        self._server: asyncio.Server | None = None
+        self._connections: set[_StreamProtocol] = set()
+        self.counters = _Counters()
+        self.address = ""
+
+    def new_framer(self) -> tuple[Framer, Codec | None]:
+        cfg = self.config
+        if cfg.type in ("ndjson_tcp", "ndjson_unix"):
+            return LineFramer(cfg.max_frame_bytes), Codec.NDJSON
+        if cfg.framing == "octet_counting":
+            return OctetCountFramer(cfg.max_frame_bytes), Codec.SYSLOG_OCTET
+        if cfg.framing == "newline":
+            return LineFramer(cfg.max_frame_bytes, nul_delimiter=True), Codec.SYSLOG_LINE
+        return SyslogStreamFramer(cfg.max_frame_bytes), None
+
+    async def start(self) -> str:
+        """Bind and listen; returns the bound address as shown in the ready line."""
+        loop = asyncio.get_running_loop()
+        cfg = self.config
+        if cfg.type == "ndjson_unix":
+            assert cfg.path is not None
+            path = Path(cfg.path)
+            socketfile.prepare(path)
+            self._server = await loop.create_unix_server(
+                lambda: _StreamProtocol(self), path=str(path), backlog=1024
+            )
+            os.chmod(path, cfg.socket_mode)
+            self.address = f"unix:{path}"
+        else:
+            self._server = await loop.create_server(
+                lambda: _StreamProtocol(self),
+                host=cfg.host,
+                port=cfg.port,
+                backlog=1024,
+                reuse_address=True,
+            )
+            sock = self._server.sockets[0]
+            host, port = sock.getsockname()[:2]
+            self.address = (
+                f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
+            )
+        return self.address
+
+    def stop_accepting(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def close(self) -> None:
+        """Stop accepting, flush every connection's framer and close the connections."""
+        self.stop_accepting()
+        for proto in list(self._connections):
+            proto.finish()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        if self.config.type == "ndjson_unix" and self.config.path is not None:
+            socketfile.remove(Path(self.config.path))
+
+    def statistics(self) -> SourceStatistics:
+        c = self.counters
+        return SourceStatistics(
+            name=self.name,
+            type=self.config.type,
+            received_bytes_total=c.bytes,
+            received_frames_total=c.frames,
+            dropped_frames_total=c.dropped_frames,
+            dropped_bytes_total=c.dropped_bytes,
+            framing_errors_total=c.errors,
+            connections=c.connections,
+            connections_total=c.connections_total,
+            rejected_connections_total=c.rejected,
+        )
+
+
+class _StreamProtocol(asyncio.BufferedProtocol):
+    """One connection: read into the source's buffer, frame, route."""
+
+    __slots__ = (
+        "_codec",
+        "_counters",
+        "_finished",
+        "_framer",
+        "_ingester",
+        "_name",
+        "_source",
+        "transport",
+    )
+
+    def __init__(self, source: StreamSource) -> None:
+        self._source = source
+        self._ingester = source._ingester
+        self._counters = source.counters
+        self._name = source.name
+        self._framer, self._codec = source.new_framer()
+        self._finished = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        c = self._counters
+        if c.connections >= self._source.config.max_connections:
+            c.rejected += 1
+            log.warning(
+                "Connection limit reached; closing a new connection.", extra={"source": self._name}
+            )
+            transport.abort()
+            self.transport = None
+            return
+        c.connections += 1
+        c.connections_total += 1
+        self._source._connections.add(self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._source._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        started = time.perf_counter_ns()
+        self._counters.bytes += nbytes
+        framer = self._framer
+        before = framer.statistics() if nbytes > 0 else None
+        chunks = framer.feed(self._source._view[:nbytes])
+        self._emit(chunks, started)
+        if before is not None:
+            after = framer.statistics()
+            if after.dropped_frames != before.dropped_frames or after.errors != before.errors:
+                self._counters.add_framer(before, after)
+
+    def _emit(self, chunks: list, started: int) -> None:  # type: ignore[type-arg]
+        if not chunks:
+            return
+        codec = self._codec
+        if codec is None:
+            codec = self._framer.codec  # type: ignore[union-attr]
+            self._codec = codec
+        assert codec is not None
+        ingester = self._ingester
+        name = self._name
+        ok = True
+        for chunk in chunks:
+            self._counters.frames += chunk.frames
+            ok = ingester.route(codec, name, chunk.data, chunk.frames, started) and ok
+        if not ok and self.transport is not None:
+            ingester.pause(self.transport)
+
+    def eof_received(self) -> bool:
+        self.finish()
+        return False
+
+    def finish(self) -> None:
+        """Flush the framer's tail (a last frame without delimiter) and close."""
+        if self._finished:
+            return
+        self._finished = True
+        framer = self._framer
+        before = framer.statistics()
+        self._emit(framer.close(), time.perf_counter_ns())
+        self._counters.add_framer(before, framer.statistics())
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self in self._source._connections:
+            self._source._connections.discard(self)
+            self._counters.connections -= 1
+            # reset by peer: what was received is routed, the tail as a last partial frame
+            self.finish()
+        if self.transport is not None:
+            self._ingester.forget(self.transport)
