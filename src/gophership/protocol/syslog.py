@@ -1,0 +1,370 @@
+"""Syslog frames (RFC 5424 and RFC 3164) to OTLP/JSON ``LogRecord`` dicts (sans-IO).
+
+The version after ``<PRI>`` picks the parser per frame: ``[1-9][0-9]{0,2} SP`` is RFC 5424,
+anything else RFC 3164. Mapping (names follow the OpenTelemetry Collector syslog receiver):
+
+* ``body``: MSG as ``stringValue`` (a leading UTF-8 BOM removed); an empty ``AnyValue`` when
+  the RFC 5424 message has no MSG at all; ``bytesValue`` when MSG is not UTF-8.
+* ``timeUnixNano``: the TIMESTAMP (absent for NILVALUE). RFC 3164 ``Mmm dd hh:mm:ss`` has no
+  year and no zone: UTC, in the year (observed year -1, 0 or +1) closest to the observed time.
+* ``severityNumber``/``severityText``: syslog severity mapped per the OTel data model
+  appendix B (emerg→FATAL 21, alert→ERROR3 19, crit→ERROR2 18, err→ERROR 17, warning→WARN 13,
+  notice→INFO2 10, info→INFO 9, debug→DEBUG 5); the text is the RFC 5424 keyword.
+* attributes ``priority``, ``facility`` (ints), ``version`` (RFC 5424), ``hostname``,
+  ``appname`` (RFC 3164: the TAG), ``proc_id``, ``msg_id``, ``structured_data`` (kvlist of
+  SD-ID → kvlist of PARAM-NAME → string, values unescaped per RFC 5424 §6.3.3). A NILVALUE
+  field is left out.
+
+Rules:
+
+1. Every frame gives exactly one record. A frame that is not syslog keeps the whole frame as
+   its body and gets ``gophership.parse_error`` = one of :data:`PARSE_ERRORS`.
+2. RFC 5424 is checked strictly (field lengths, PRINTUSASCII, SD syntax, timestamp per §6.2.3).
+   RFC 3164 accepts what real senders emit; its only hard error is a missing or bad PRI. A
+   frame without PRI is an error (``missing_pri``) that still carries the RFC 3164 §4.3.3
+   default PRI 13 (user.notice).
+3. One pass over each frame with ``str.split``/``find``; no regex on the RFC 5424 path.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING, Final
+
+from gophership.protocol.timestamp import civil_from_days, parse_rfc3339, unix_seconds
+
+if TYPE_CHECKING:
+    from gophership.record import AnyValueJSON, KeyValueJSON, LogRecordJSON
+
+__all__ = ["PARSE_ERRORS", "SEVERITY", "decode_frames", "parse_frame"]
+
+PARSE_ERRORS: Final = frozenset(
+    {
+        "missing_pri",
+        "invalid_pri",
+        "invalid_header",
+        "invalid_timestamp",
+        "invalid_structured_data",
+    }
+)
+"""The closed set of ``gophership.parse_error`` values this module produces."""
+
+SEVERITY: Final = (
+    (21, "emerg"),
+    (19, "alert"),
+    (18, "crit"),
+    (17, "err"),
+    (13, "warning"),
+    (10, "notice"),
+    (9, "info"),
+    (5, "debug"),
+)
+"""Syslog severity 0..7 → (OTel SeverityNumber, keyword); OTel data model appendix B."""
+
+_PRI: Final = tuple(str(i) for i in range(192))
+_PRI_LOOKUP: Final = {s: i for i, s in enumerate(_PRI)}
+_VERSIONS: Final = {str(i): i for i in range(1, 1000)}
+_MONTHS: Final = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_BSD_TS: Final = re.compile(
+    r" ?([A-Za-z]{3}) ([ 0-9]?[0-9]) (?:([0-9]{4}) )?([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?: ([0-9]{4})(?= |$))?:?(?: |$)"
+)
+_SD_NAME_BAD: Final = frozenset('= ]"')
+_PARSE_ERROR: Final = "gophership.parse_error"
+_NS: Final = 1_000_000_000
+_DAY_NS: Final = 86400 * _NS
+
+
+def _printusascii(s: str, limit: int) -> bool:
+    return 0 < len(s) <= limit and s.isascii() and s.isprintable()
+
+
+def _sd_name(s: str) -> bool:
+    return _printusascii(s, 32) and _SD_NAME_BAD.isdisjoint(s)
+
+
+class _Invalid(Exception):
+    """Internal: the frame is not valid syslog; ``args[0]`` is the parse_error reason."""
+
+
+def _parse_sd(s: str) -> tuple[list[KeyValueJSON], str | None]:
+    """Parse STRUCTURED-DATA starting at ``s[0] == "["``; return (elements, MSG or None)."""
+    elements: list[KeyValueJSON] = []
+    seen: set[str] = set()
+    n = len(s)
+    i = 0
+    while True:
+        # s[i] == "["
+        j = i + 1
+        while j < n and s[j] != " " and s[j] != "]":
+            j += 1
+        sd_id = s[i + 1 : j]
+        if j >= n or not _sd_name(sd_id) or sd_id in seen:
+            raise _Invalid("invalid_structured_data")
+        seen.add(sd_id)
+        params: list[KeyValueJSON] = []
+        while s[j] == " ":
+            eq = s.find("=", j + 1)
+            if eq == -1 or eq + 1 >= n or s[eq + 1] != '"':
+                raise _Invalid("invalid_structured_data")
+            name = s[j + 1 : eq]
+            if not _sd_name(name):
+                raise _Invalid("invalid_structured_data")
+            k = eq + 2
+            q = s.find('"', k)
+            if q == -1:
+                raise _Invalid("invalid_structured_data")
+            raw = s[k:q]
+            if "\\" in raw:
+                value, q = _unescape(s, k)
+            elif "]" in raw:
+                raise _Invalid("invalid_structured_data")  # RFC 5424 §6.3.3: MUST be escaped
+            else:
+                value = raw
+            params.append({"key": name, "value": {"stringValue": value}})
+            j = q + 1
+            if j >= n:
+                raise _Invalid("invalid_structured_data")
+        if s[j] != "]":
+            raise _Invalid("invalid_structured_data")
+        elements.append({"key": sd_id, "value": {"kvlistValue": {"values": params}}})
+        i = j + 1
+        if i == n:
+            return elements, None
+        c = s[i]
+        if c == " ":
+            return elements, s[i + 1 :]
+        if c != "[":
+            raise _Invalid("invalid_structured_data")
+
+
+def _unescape(s: str, k: int) -> tuple[str, int]:
+    """PARAM-VALUE from ``s[k]`` to its closing quote; RFC 5424 §6.3.3 escapes."""
+    out: list[str] = []
+    n = len(s)
+    while k < n:
+        c = s[k]
+        if c == "\\" and k + 1 < n and s[k + 1] in '"\\]':
+            out.append(s[k + 1])
+            k += 2
+            continue
+        if c == '"':
+            return "".join(out), k
+        if c == "]":
+            raise _Invalid("invalid_structured_data")
+        out.append(c)
+        k += 1
+    raise _Invalid("invalid_structured_data")
+
+
+def _body(msg: str, raw: bytes | None) -> AnyValueJSON:
+    if raw is not None:  # the frame was not UTF-8: ``msg`` is latin-1, i.e. the raw bytes
+        return {"bytesValue": base64.b64encode(msg.encode("latin-1")).decode("ascii")}
+    if msg[:1] == "\ufeff":
+        msg = msg[1:]
+    return {"stringValue": msg}
+
+
+def _bsd_year_ns(mo: int, d: int, h: int, mi: int, s: int, observed_ns: int) -> int | None:
+    year = civil_from_days(observed_ns // _DAY_NS)[0]
+    best: int | None = None
+    for y in (year - 1, year, year + 1):
+        secs = unix_seconds(y, mo, d, h, mi, s)
+        if secs is not None:
+            t = secs * _NS
+            if best is None or abs(t - observed_ns) < abs(best - observed_ns):
+                best = t
+    return best
+
+
+def _rfc5424(
+    rest: str, raw: bytes | None, attrs: list[KeyValueJSON]
+) -> tuple[AnyValueJSON, int | None]:
+    parts = rest.split(" ", 5)
+    if len(parts) < 6:
+        raise _Invalid("invalid_header")
+    ts, host, app, procid, msgid, sd = parts
+    if host != "-":
+        if not _printusascii(host, 255):
+            raise _Invalid("invalid_header")
+        attrs.append({"key": "hostname", "value": {"stringValue": host}})
+    if app != "-":
+        if not _printusascii(app, 48):
+            raise _Invalid("invalid_header")
+        attrs.append({"key": "appname", "value": {"stringValue": app}})
+    if procid != "-":
+        if not _printusascii(procid, 128):
+            raise _Invalid("invalid_header")
+        attrs.append({"key": "proc_id", "value": {"stringValue": procid}})
+    if msgid != "-":
+        if not _printusascii(msgid, 32):
+            raise _Invalid("invalid_header")
+        attrs.append({"key": "msg_id", "value": {"stringValue": msgid}})
+    if ts == "-":
+        time_ns = None
+    else:
+        time_ns = parse_rfc3339(ts, True)
+        if time_ns is None:
+            raise _Invalid("invalid_timestamp")
+    msg: str | None
+    c = sd[:1]
+    if c == "-":
+        if len(sd) == 1:
+            msg = None
+        elif sd[1] == " ":
+            msg = sd[2:]
+        else:
+            raise _Invalid("invalid_structured_data")
+    elif c == "[":
+        elements, msg = _parse_sd(sd)
+        attrs.append({"key": "structured_data", "value": {"kvlistValue": {"values": elements}}})
+    else:
+        raise _Invalid("invalid_structured_data")
+    return ({} if msg is None else _body(msg, raw)), time_ns
+
+
+def _rfc3164(
+    rest: str, raw: bytes | None, attrs: list[KeyValueJSON], observed_ns: int
+) -> tuple[AnyValueJSON, int | None]:
+    time_ns: int | None = None
+    m = _BSD_TS.match(rest)
+    if m is not None and m.group(1).lower() in _MONTHS:
+        year = m.group(3) or m.group(7)
+        mo = _MONTHS[m.group(1).lower()]
+        day = m.group(2).strip()
+        args = (mo, int(day or "0"), int(m.group(4)), int(m.group(5)), int(m.group(6)))
+        if year is not None:
+            secs = unix_seconds(int(year), *args)
+            time_ns = None if secs is None else secs * _NS
+        else:
+            time_ns = _bsd_year_ns(*args, observed_ns)
+        rest = rest[m.end() :]
+        has_ts = True
+    else:
+        token = rest.lstrip(" ").split(" ", 1)[0]
+        time_ns = parse_rfc3339(token, False) if len(token) >= 19 else None
+        has_ts = time_ns is not None
+        rest = rest.lstrip(" ")
+        if has_ts:
+            rest = rest[len(token) + 1 :]
+    if has_ts and rest:
+        # HOSTNAME, unless the first word already looks like a TAG ("root:", "sshd[1]:").
+        word, _, after = rest.partition(" ")
+        looks_tag = (word.endswith(":") and ":" not in word[:-1]) or (
+            "[" in word and word.endswith(("]", "]:"))
+        )
+        if not looks_tag:
+            attrs.append({"key": "hostname", "value": {"stringValue": word}})
+            rest = after
+    # TAG: the first word when it ends in ":" or "[pid]:" (RFC 3164 §4.1.3, as senders do it).
+    end = len(rest)
+    for ch in "[: ":
+        p = rest.find(ch, 0, end)
+        if p != -1:
+            end = p
+    if 0 < end < len(rest):
+        stop = rest[end]
+        if stop == ":":
+            attrs.append({"key": "appname", "value": {"stringValue": rest[:end]}})
+            rest = rest[end + 1 :]
+            if rest[:1] == " ":
+                rest = rest[1:]
+        elif stop == "[":
+            close = rest.find("]", end)
+            if close != -1 and rest[close + 1 : close + 2] in (":", ""):
+                attrs.append({"key": "appname", "value": {"stringValue": rest[:end]}})
+                attrs.append({"key": "proc_id", "value": {"stringValue": rest[end + 1 : close]}})
+                rest = rest[close + 2 :]
+                if rest[:1] == " ":
+                    rest = rest[1:]
+    return _body(rest, raw), time_ns
+
+
+def parse_frame(frame: bytes, observed_ns: int, observed: str) -> tuple[LogRecordJSON, str | None]:
+    """One syslog frame to a record; the second item is the parse_error reason or None.
+
+    ``observed`` is ``str(observed_ns)``, computed once per chunk by the caller.
+    """
+    raw: bytes | None = None
+    try:
+        text = frame.decode()
+    except UnicodeDecodeError:
+        raw = frame
+        text = frame.decode("latin-1")  # headers are ASCII; MSG goes out as bytesValue
+    attrs: list[KeyValueJSON] = []
+    reason: str | None
+    pri = -1
+    try:
+        if text[:1] != "<":
+            raise _Invalid("missing_pri")
+        gt = text.find(">", 1, 5)
+        pri = _PRI_LOOKUP.get(text[1:gt], -1) if gt != -1 else -1
+        if pri < 0:
+            raise _Invalid("invalid_pri")
+        attrs.append({"key": "priority", "value": {"intValue": _PRI[pri]}})
+        attrs.append({"key": "facility", "value": {"intValue": _PRI[pri >> 3]}})
+        j = gt + 1
+        if text[j + 1 : j + 2] == " " and "1" <= text[j : j + 1] <= "9":
+            k = j + 1  # the common case: VERSION "1"
+        else:
+            k = j
+            while k < j + 4 and text[k : k + 1].isdigit():
+                k += 1
+            if k == j or text[k : k + 1] not in ("", " "):
+                k = -1
+        if k != -1:
+            # RFC 5424 §6: VERSION = NONZERO-DIGIT 0*2DIGIT, then SP and the header.
+            version = _VERSIONS.get(text[j:k])
+            if version is None or k == len(text):
+                raise _Invalid("invalid_header")
+            attrs.append({"key": "version", "value": {"intValue": str(version)}})
+            body, time_ns = _rfc5424(text[k + 1 :], raw, attrs)
+        elif text[j : j + 1] == " " and text[j + 1 : j + 2].isdigit():
+            raise _Invalid("invalid_header")  # an RFC 5424 header without its VERSION
+        else:
+            body, time_ns = _rfc3164(text[j:], raw, attrs, observed_ns)
+        reason = None
+    except _Invalid as exc:
+        reason = exc.args[0]
+        if reason == "missing_pri":
+            pri = 13  # RFC 3164 §4.3.3: a relay treats a frame without PRI as user.notice
+        attrs = []
+        if pri >= 0:
+            attrs.append({"key": "priority", "value": {"intValue": _PRI[pri]}})
+            attrs.append({"key": "facility", "value": {"intValue": _PRI[pri >> 3]}})
+        attrs.append({"key": _PARSE_ERROR, "value": {"stringValue": reason}})
+        body = (
+            {"stringValue": text}
+            if raw is None
+            else {"bytesValue": base64.b64encode(raw).decode("ascii")}
+        )
+        time_ns = None
+    record: LogRecordJSON = {"observedTimeUnixNano": observed, "body": body, "attributes": attrs}
+    if pri >= 0:
+        number, keyword = SEVERITY[pri & 7]
+        record["severityNumber"] = number
+        record["severityText"] = keyword
+    if time_ns is not None:
+        record["timeUnixNano"] = str(time_ns)
+    return record, reason
+
+
+def decode_frames(
+    frames: list[bytes], observed_ns: int, reasons: dict[str, int]
+) -> list[LogRecordJSON]:
+    """Records for ``frames`` (one each); parse errors are counted into ``reasons``."""
+    observed = str(observed_ns)
+    records: list[LogRecordJSON] = []
+    append = records.append
+    for frame in frames:
+        record, reason = parse_frame(frame, observed_ns, observed)
+        append(record)
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return records
