@@ -475,6 +475,8 @@ def test_build_sink_types(tmp_path: Path) -> None:
     assert f.path == tmp_path / "a.jsonl"
     assert isinstance(build_sink("file", "b", path=str(tmp_path / "b")), FileSink)
     assert isinstance(build_sink("stdout", "c"), StdoutSink)
+    assert isinstance(build_sink("stdout", "c", close_timeout_seconds=1), StdoutSink)
+    assert isinstance(build_sink("file", "e", path="e", close_timeout_seconds=0.5), FileSink)
     assert isinstance(build_sink("blackhole", "d"), BlackholeSink)
 
 
@@ -490,6 +492,9 @@ def test_build_sink_types(tmp_path: Path) -> None:
         ("file", {"path": "p", "fsync": "yes"}, r"sinks\.x\.fsync"),
         ("file", {"path": "p", "colour": "red"}, r"unknown option\(s\) colour"),
         ("stdout", {"path": "p"}, r"sinks\.x: unknown option\(s\) path"),
+        ("stdout", {"close_timeout_seconds": -1}, r"sinks\.x\.close_timeout_seconds"),
+        ("stdout", {"close_timeout_seconds": "1s"}, r"sinks\.x\.close_timeout_seconds"),
+        ("file", {"path": "p", "close_timeout_seconds": True}, r"close_timeout_seconds"),
         ("blackhole", {"a": 1, "b": 2}, r"unknown option\(s\) a, b"),
     ],
 )

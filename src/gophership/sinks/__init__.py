@@ -16,14 +16,17 @@ if TYPE_CHECKING:
 SINK_TYPES: Final = ("file", "stdout", "blackhole")
 """Every value ``build_sink`` accepts for ``cfg_type``."""
 
-_FILE_OPTIONS: Final = frozenset({"path", "max_file_bytes", "max_files", "fsync"})
+_FILE_OPTIONS: Final = frozenset(
+    {"path", "max_file_bytes", "max_files", "fsync", "close_timeout_seconds"}
+)
+_STDOUT_OPTIONS: Final = frozenset({"close_timeout_seconds"})
 
 
 def build_sink(cfg_type: str, name: str, **options: object) -> Sink:
     """Make the sink of type ``cfg_type`` named ``name``.
 
-    ``file`` takes ``path`` (required), ``max_file_bytes``, ``max_files`` and ``fsync``;
-    ``stdout`` and ``blackhole`` take none.
+    ``file`` takes ``path`` (required), ``max_file_bytes``, ``max_files``, ``fsync`` and
+    ``close_timeout_seconds``; ``stdout`` takes ``close_timeout_seconds``; ``blackhole`` none.
 
     Raises:
         ConfigError: For an unknown type, an unknown or missing option, or a value of the
@@ -42,13 +45,18 @@ def build_sink(cfg_type: str, name: str, **options: object) -> Sink:
             raise ConfigError(f"{where}.fsync: expected true or false, got {fsync!r}")
         try:
             return FileSink(
-                name, path, max_file_bytes=max_file_bytes, max_files=max_files, fsync=fsync
+                name,
+                path,
+                max_file_bytes=max_file_bytes,
+                max_files=max_files,
+                fsync=fsync,
+                close_timeout_seconds=_seconds(where, options),
             )
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from exc
     if cfg_type == "stdout":
-        _only(where, options, frozenset())
-        return StdoutSink(name)
+        _only(where, options, _STDOUT_OPTIONS)
+        return StdoutSink(name, close_timeout_seconds=_seconds(where, options))
     if cfg_type == "blackhole":
         _only(where, options, frozenset())
         return BlackholeSink(name)
@@ -66,3 +74,10 @@ def _int(where: str, options: dict[str, object], key: str, default: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ConfigError(f"{where}.{key}: expected an integer, got {value!r}")
     return value
+
+
+def _seconds(where: str, options: dict[str, object]) -> float:
+    value = options.get("close_timeout_seconds", 5.0)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
+        raise ConfigError(f"{where}.close_timeout_seconds: expected seconds >= 0, got {value!r}")
+    return float(value)
