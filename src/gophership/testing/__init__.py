@@ -1,0 +1,1 @@
+"""Test helpers shipped with GopherShip (fakes and conformance checks)."""
