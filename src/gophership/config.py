@@ -111,7 +111,7 @@ class SourceConfig:
     """Stream sources: open connections allowed, 1..65535; beyond it new ones wait in backlog."""
     socket_mode: int = 0o660
     """``ndjson_unix``: permission bits of the socket file, 0..0o777."""
-    receive_buffer_bytes: int = 256 * KiB
+    receive_buffer_bytes: int = 64 * KiB
     """Read buffer per connection, max_frame_bytes..64MiB (the chunk size of the red path)."""
 
 
@@ -954,7 +954,7 @@ def _read_source(
         )
     max_frame = sec.get("max_frame_bytes", _in_size(1 * KiB, 16 * MiB), 64 * KiB)
     receive_buffer = sec.get(
-        "receive_buffer_bytes", _in_size(1 * KiB, 64 * MiB), max(256 * KiB, max_frame)
+        "receive_buffer_bytes", _in_size(1 * KiB, 64 * MiB), max(64 * KiB, max_frame)
     )
     if report.count == before and receive_buffer < max_frame:
         report.add(

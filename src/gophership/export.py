@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gophership.errors import GopherShipError
@@ -121,7 +121,7 @@ class SinkRunner:
         while True:
             self._send_started = time.monotonic()
             try:
-                await self.sink.send(batch)
+                await self.sink.send(batch if attempt == 0 else replace(batch, attempt=attempt))
             except GopherShipError as exc:
                 self._failures += 1
                 self._retries += 1

@@ -5,8 +5,10 @@ Rules:
 1. :meth:`Ingester.route` is the hot path. It runs once per chunk (never per line), reads the
    cached zone, and either puts the chunk on the green queue (``put_nowait``) or hands it to the
    vault spiller. It never awaits and never does I/O.
-2. Sensing is lazy: the expensive reads (RSS, cgroup files) happen every ``sense_every_chunks``
-   chunks or every ``sense_interval_seconds`` (a loop timer), whichever comes first.
+2. Sensing is lazy (:class:`~gophership.pivot.sensor.SensePolicy`): the expensive reads (RSS,
+   cgroup files) happen every ``sense_every_chunks`` chunks or once ``sense_interval_seconds``
+   have passed, whichever comes first; a loop timer calls :meth:`Ingester.tick` so an idle
+   engine still notices memory going down or a sink recovering.
 3. A chunk is never dropped here. When the spiller is over its budget the chunk is still taken,
    and ``route`` returns False so the source pauses reading (TCP and unix streams push back).
 """
@@ -24,6 +26,7 @@ from gophership.errors import BufferFull
 from gophership.pivot.controller import Sample, ZoneController
 from gophership.pivot.modes import Zone
 from gophership.pivot.probe import MemoryProbe
+from gophership.pivot.sensor import SensePolicy
 
 if TYPE_CHECKING:
     import asyncio
@@ -90,6 +93,7 @@ class Ingester:
         *,
         memory_budget_bytes: int,
         sense_every_chunks: int,
+        sense_interval_seconds: float = 0.1,
         probe: Probe | None = None,
         unhealthy_sinks: Callable[[], int] = lambda: 0,
     ) -> None:
@@ -98,8 +102,7 @@ class Ingester:
         self.controller = controller
         self._probe = probe or MemoryProbe()
         self._memory_budget = memory_budget_bytes
-        self._sense_every = max(1, sense_every_chunks)
-        self._countdown = self._sense_every
+        self._policy = SensePolicy(sense_every_chunks, sense_interval_seconds)
         self._unhealthy_sinks = unhealthy_sinks
         self.zone = controller.zone
         self._pivots = 0
@@ -124,9 +127,7 @@ class Ingester:
         ``started_ns`` is ``time.perf_counter_ns()`` taken when the bytes were handed to the
         source; the pivot latency (received to enqueued or handed to the vault) is recorded.
         """
-        self._countdown -= 1
-        if self._countdown <= 0:
-            self._countdown = self._sense_every
+        if self._policy.due(started_ns * 1e-9):
             self.sense()
         item = QueuedChunk(codec, source, data, frames, time.time_ns())
         ok = True
@@ -157,6 +158,7 @@ class Ingester:
     def sense(self) -> Zone:
         """Read the signals, update the zone; cheap enough for every N chunks, not per line."""
         self._senses += 1
+        self._policy.mark(time.perf_counter())
         self._memory = self._probe.rss_bytes()
         self._cgroup = self._probe.cgroup()
         current, limit = self._cgroup or (None, None)
@@ -184,6 +186,11 @@ class Ingester:
             for callback in self._on_zone_change:
                 callback(zone)
         return zone
+
+    def tick(self) -> None:
+        """Loop timer: sense if nothing did for ``sense_interval_seconds``."""
+        if self._policy.due(time.perf_counter()):
+            self.sense()
 
     def force(self, zone: Zone | None, *, who: str = "config") -> None:
         """Force a zone (None = back to auto); audited in the log."""

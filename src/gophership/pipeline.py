@@ -92,6 +92,7 @@ class Engine:
             self.controller,
             memory_budget_bytes=sc.memory_budget_bytes,
             sense_every_chunks=sc.sense_every_chunks,
+            sense_interval_seconds=sc.sense_interval_seconds,
             unhealthy_sinks=lambda: sum(not r.healthy for r in self.runners),
         )
         self.replayer = Replayer(
@@ -149,10 +150,10 @@ class Engine:
         return ready
 
     async def _sense_loop(self) -> None:
-        interval = self.config.somatic.sense_interval_seconds
+        interval = self.config.somatic.sense_interval_seconds / 2
         while True:
             await asyncio.sleep(interval)
-            self.ingester.sense()
+            self.ingester.tick()
 
     def request_stop(self, why: str = "signal") -> None:
         if not self.stopping.is_set():

@@ -36,7 +36,7 @@ class FakeProbe:
         return None
 
 
-def make(queue_bytes: int = 1000, forced: Zone | None = None, every: int = 4):
+def make(queue_bytes: int = 1000, forced: Zone | None = None, every: int = 4):  # type: ignore[no-untyped-def]
     queue = ChunkQueue(queue_bytes)
     spill = ListSpill()
     probe = FakeProbe()

@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,8 +194,8 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast("asyncio.Transport", transport)
         c = self._counters
         if c.connections >= self._source.config.max_connections:
             c.rejected += 1
