@@ -79,6 +79,7 @@ _SD_NAME_BAD: Final = frozenset('= ]"')
 _PARSE_ERROR: Final = "gophership.parse_error"
 _NS: Final = 1_000_000_000
 _DAY_NS: Final = 86400 * _NS
+_MONTH_NS: Final = 31 * _DAY_NS
 
 
 def _printusascii(s: str, limit: int) -> bool:
@@ -172,15 +173,22 @@ def _body(msg: str, raw: bytes | None) -> AnyValueJSON:
 
 
 def _bsd_year_ns(mo: int, d: int, h: int, mi: int, s: int, observed_ns: int) -> int | None:
+    # The observed year, unless that puts the time over a month in the future (a December
+    # line read in January: last year) or eleven months in the past (a January line read
+    # in late December: next year).
     year = civil_from_days(observed_ns // _DAY_NS)[0]
-    best: int | None = None
-    for y in (year - 1, year, year + 1):
-        secs = unix_seconds(y, mo, d, h, mi, s)
-        if secs is not None:
-            t = secs * _NS
-            if best is None or abs(t - observed_ns) < abs(best - observed_ns):
-                best = t
-    return best
+    secs = unix_seconds(year, mo, d, h, mi, s)
+    if secs is None:
+        return None
+    t = secs * _NS
+    if t - observed_ns > _MONTH_NS:
+        year -= 1
+    elif observed_ns - t > 11 * _MONTH_NS:
+        year += 1
+    else:
+        return t
+    secs = unix_seconds(year, mo, d, h, mi, s)
+    return None if secs is None else secs * _NS
 
 
 def _rfc5424(
