@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
