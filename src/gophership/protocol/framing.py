@@ -523,9 +523,10 @@ def split_frames(codec: Codec, data: bytes) -> list[bytes]:
     """
     if codec is Codec.SYSLOG_OCTET:
         return _split_octet(data)
+    # Single-byte finds only: CPython's two-byte find is slow when LF is frequent.
     if codec is Codec.SYSLOG_LINE and data.find(_NUL) != -1:
         data = data.replace(_NUL, _LF)
-    if data.find(b"\r\n") != -1:
+    if data.find(b"\r") != -1:
         data = data.replace(b"\r\n", _LF)
     parts = data.split(_LF)
     last = parts[-1]
@@ -533,7 +534,7 @@ def split_frames(codec: Codec, data: bytes) -> list[bytes]:
         parts.pop()
     elif last[-1] == 0x0D:
         parts[-1] = last[:-1]
-    if data[:1] == _LF or data.find(b"\n\n") != -1:
+    if not all(parts):
         parts = [p for p in parts if p]
     return parts
 

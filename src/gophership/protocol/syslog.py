@@ -77,6 +77,15 @@ _BSD_TS: Final = re.compile(
 )
 _SD_NAME_BAD: Final = frozenset('= ]"')
 _PARSE_ERROR: Final = "gophership.parse_error"
+
+
+# Shared, never mutated: records are read-only once built (copy a sub-dict to change it).
+def _int_kv(key: str, value: int) -> KeyValueJSON:
+    return {"key": key, "value": {"intValue": str(value)}}
+
+
+_PRI_ATTRS: Final = tuple((_int_kv("priority", p), _int_kv("facility", p >> 3)) for p in range(192))
+_VERSION_ATTRS: Final = {v: _int_kv("version", v) for v in range(1, 1000)}
 _NS: Final = 1_000_000_000
 _DAY_NS: Final = 86400 * _NS
 _MONTH_NS: Final = 31 * _DAY_NS
@@ -198,21 +207,28 @@ def _rfc5424(
     if len(parts) < 6:
         raise _Invalid("invalid_header")
     ts, host, app, procid, msgid, sd = parts
+    # RFC 5424 §6: header fields are 1*PRINTUSASCII; one check covers the four of them.
+    header = rest[: len(rest) - len(sd)]
+    if (
+        not header.isascii()
+        or not header.isprintable()
+        or not host
+        or not app
+        or not procid
+        or not msgid
+        or len(host) > 255
+        or len(app) > 48
+        or len(procid) > 128
+        or len(msgid) > 32
+    ):
+        raise _Invalid("invalid_header")
     if host != "-":
-        if not _printusascii(host, 255):
-            raise _Invalid("invalid_header")
         attrs.append({"key": "hostname", "value": {"stringValue": host}})
     if app != "-":
-        if not _printusascii(app, 48):
-            raise _Invalid("invalid_header")
         attrs.append({"key": "appname", "value": {"stringValue": app}})
     if procid != "-":
-        if not _printusascii(procid, 128):
-            raise _Invalid("invalid_header")
         attrs.append({"key": "proc_id", "value": {"stringValue": procid}})
     if msgid != "-":
-        if not _printusascii(msgid, 32):
-            raise _Invalid("invalid_header")
         attrs.append({"key": "msg_id", "value": {"stringValue": msgid}})
     if ts == "-":
         time_ns = None
@@ -315,8 +331,7 @@ def parse_frame(frame: bytes, observed_ns: int, observed: str) -> tuple[LogRecor
         pri = _PRI_LOOKUP.get(text[1:gt], -1) if gt != -1 else -1
         if pri < 0:
             raise _Invalid("invalid_pri")
-        attrs.append({"key": "priority", "value": {"intValue": _PRI[pri]}})
-        attrs.append({"key": "facility", "value": {"intValue": _PRI[pri >> 3]}})
+        attrs.extend(_PRI_ATTRS[pri])
         j = gt + 1
         if text[j + 1 : j + 2] == " " and "1" <= text[j : j + 1] <= "9":
             k = j + 1  # the common case: VERSION "1"
@@ -331,7 +346,7 @@ def parse_frame(frame: bytes, observed_ns: int, observed: str) -> tuple[LogRecor
             version = _VERSIONS.get(text[j:k])
             if version is None or k == len(text):
                 raise _Invalid("invalid_header")
-            attrs.append({"key": "version", "value": {"intValue": str(version)}})
+            attrs.append(_VERSION_ATTRS[version])
             body, time_ns = _rfc5424(text[k + 1 :], raw, attrs)
         elif text[j : j + 1] == " " and text[j + 1 : j + 2].isdigit():
             raise _Invalid("invalid_header")  # an RFC 5424 header without its VERSION
@@ -344,8 +359,7 @@ def parse_frame(frame: bytes, observed_ns: int, observed: str) -> tuple[LogRecor
             pri = 13  # RFC 3164 §4.3.3: a relay treats a frame without PRI as user.notice
         attrs = []
         if pri >= 0:
-            attrs.append({"key": "priority", "value": {"intValue": _PRI[pri]}})
-            attrs.append({"key": "facility", "value": {"intValue": _PRI[pri >> 3]}})
+            attrs.extend(_PRI_ATTRS[pri])
         attrs.append({"key": _PARSE_ERROR, "value": {"stringValue": reason}})
         body = (
             {"stringValue": text}
