@@ -93,36 +93,40 @@ def parse_rfc3339(text: str, strict: bool) -> int | None:
         secs = _second_cache[prefix] = _prefix_seconds(prefix)
     if secs is None:
         return None
-    n = len(text)
-    i = 19
-    frac = 0
-    if i < n and text[i] == ".":
-        j = i + 1
-        while j < n and "0" <= text[j] <= "9":
-            j += 1
-        digits = j - i - 1
-        if digits == 0 or (strict and digits > 6):
-            return None
-        frac = int(text[i + 1 : min(j, i + 10)]) * _SCALE[min(digits, 9)]
-        i = j
-    if i == n:
-        return None if strict else secs * _NS + frac
-    rest = text[i:]
-    if rest == "Z" or (not strict and rest == "z"):
-        return secs * _NS + frac
-    if (
-        len(rest) != 6
-        or rest[0] not in "+-"
-        or rest[3] != ":"
-        or not (rest[1:3] + rest[4:6]).isdigit()
-        or not rest.isascii()
-    ):
+    # Split the tail after the seconds into ".fraction" and the zone with C-level calls only.
+    tail = text[19:]
+    if not tail:
+        return None if strict else secs * _NS
+    last = tail[-1]
+    if last == "Z" or (last == "z" and not strict):
+        frac_s, zone = tail[:-1], ""
+    elif len(tail) >= 6 and tail[-6] in "+-":
+        frac_s, zone = tail[:-6], tail[-6:]
+    elif strict:
         return None
-    oh = int(rest[1:3])
-    om = int(rest[4:6])
+    else:
+        frac_s, zone = tail, ""
+    frac = 0
+    if frac_s:
+        digits = len(frac_s) - 1
+        if (
+            frac_s[0] != "."
+            or digits == 0
+            or (strict and digits > 6)
+            or not frac_s.isascii()
+            or not frac_s[1:].isdigit()
+        ):
+            return None
+        frac = int(frac_s[1:10]) * _SCALE[min(digits, 9)]
+    if not zone:
+        return secs * _NS + frac
+    if zone[3] != ":" or not (zone[1:3] + zone[4:6]).isdigit() or not zone.isascii():
+        return None
+    oh = int(zone[1:3])
+    om = int(zone[4:6])
     if oh > 23 or om > 59:
         return None
     offset = oh * 3600 + om * 60
-    if rest[0] == "+":
+    if zone[0] == "+":
         offset = -offset
     return (secs + offset) * _NS + frac
