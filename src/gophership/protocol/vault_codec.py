@@ -277,13 +277,12 @@ def prepare_payload(payload: bytes | bytearray | memoryview, *, compress: bool) 
     raw_len = len(payload)
     if raw_len > MAX_RECORD_BYTES:
         raise ValueError(f"payload of {raw_len} bytes exceeds {MAX_RECORD_BYTES}")
-    stored = bytes(payload)
-    flags = 0
     if compress and raw_len:
         packed: bytes = lz4.block.compress(payload, store_size=False)
         if len(packed) < raw_len:
-            stored, flags = packed, FLAG_LZ4
-    return PreparedPayload(stored, raw_len, flags, crc32c.crc32c(stored))
+            return PreparedPayload(packed, raw_len, FLAG_LZ4, crc32c.crc32c(packed))
+    stored = payload if isinstance(payload, bytes) else bytes(payload)
+    return PreparedPayload(stored, raw_len, 0, crc32c.crc32c(stored))
 
 
 def encode_record_header(
