@@ -80,9 +80,10 @@ def ndjson_lines(n: int, seed: int = 1) -> bytes:
     rng = random.Random(seed)
     out = []
     for i in range(n):
+        ts = f"2026-11-22T10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}Z"
+        level = rng.choice(("info", "warn", "error", "debug"))
         prefix = (
-            f'{{"ts":"2026-11-22T10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}Z",'
-            f'"level":"{rng.choice(("info", "warn", "error", "debug"))}","user":"u{rng.randrange(10**5)}",'
+            f'{{"ts":"{ts}","level":"{level}","user":"u{rng.randrange(10**5)}",'
             f'"latency_ms":{rng.randrange(1000)},"msg":"'
         )
         out.append(_pad(prefix, '"}', rng) + "\n")
@@ -95,10 +96,11 @@ def rfc5424_lines(n: int, seed: int = 2) -> bytes:
     rng = random.Random(seed)
     out = []
     for i in range(n):
+        ts = f"2026-11-22T10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}Z"
         prefix = (
-            f"<{rng.choice((134, 131, 132, 135))}>1 2026-11-22T10:{(i // 60000) % 60:02d}:"
-            f"{(i // 1000) % 60:02d}.{i % 1000:03d}Z web-{rng.randrange(20)} app {rng.randrange(1, 65535)}"
-            f' ID{rng.randrange(100)} [req@32473 id="{rng.randrange(10**6)}"] '
+            f"<{rng.choice((134, 131, 132, 135))}>1 {ts} web-{rng.randrange(20)} app "
+            f"{rng.randrange(1, 65535)} ID{rng.randrange(100)} "
+            f'[req@32473 id="{rng.randrange(10**6)}"] '
         )
         out.append(_pad(prefix, "", rng) + "\n")
     data = "".join(out).encode()
@@ -140,10 +142,8 @@ def rss_bytes(pid: int) -> int:
 
 def taskset(cpu: int) -> list[str]:
     return (
-        ["taskset", "-c", str(cpu)]
-        if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1
-        else []
-    )  # type: ignore[operator]
+        ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+    )
 
 
 def run_scenario(name: str, lines: int, workdir: Path) -> dict[str, object]:
@@ -241,9 +241,8 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=3_000_000)
     args = parser.parse_args()
     names = ["red", "ndjson", "rfc5424"] if args.scenario == "all" else [args.scenario]
-    print(
-        f"# machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"
-    )
+    cpus, python = os.cpu_count(), platform.python_version()
+    print(f"# machine: {platform.node()} {platform.machine()} {cpus} cpus, python {python}")
     with tempfile.TemporaryDirectory(prefix="gs-bench-") as tmp:
         for name in names:
             result = run_scenario(name, args.lines, Path(tmp))

@@ -113,7 +113,7 @@ class ChunkQueue:
         return item
 
     async def get(self) -> QueuedChunk:
-        """Pop the oldest item, waiting for one; raises ClosedResourceError once closed and empty."""
+        """Pop the oldest item, waiting for one; ClosedResourceError once closed and empty."""
         while True:
             item = self.get_nowait()
             if item is not None:

@@ -79,10 +79,10 @@ async def test_a_stuck_send_turns_the_sink_unhealthy_without_cancelling_it() -> 
     d = delivery()
     await runner.submit(d)
     await asyncio.sleep(0.05)
-    assert not runner.healthy
+    assert runner.statistics().healthy is False
     sink.release()
     await asyncio.wait_for(d.done.wait(), 2)
-    assert runner.healthy
+    assert runner.statistics().healthy is True
     assert len(sink.batches) == 1
     task.cancel()
 

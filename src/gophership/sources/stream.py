@@ -21,9 +21,8 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import cast
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from gophership import socketfile
 from gophership.protocol.framing import (
@@ -128,7 +127,7 @@ class StreamSource:
             self._server = await loop.create_server(
                 lambda: _StreamProtocol(self),
                 host=cfg.host,
-                port=cfg.port,
+                port=cfg.port or 0,
                 backlog=1024,
                 reuse_address=True,
             )
@@ -202,7 +201,7 @@ class _StreamProtocol(asyncio.BufferedProtocol):
             log.warning(
                 "Connection limit reached; closing a new connection.", extra={"source": self._name}
             )
-            transport.abort()
+            self.transport.abort()
             self.transport = None
             return
         c.connections += 1
