@@ -112,3 +112,33 @@ async def test_replay_waits_outside_green(tmp_path: Path) -> None:
     await asyncio.gather(task, return_exceptions=True)
     replayer.close()
     vault.close()
+
+
+async def test_a_full_vault_pauses_senders_and_never_drops_silently(tmp_path: Path) -> None:
+    vault = Vault.open(
+        tmp_path / "v",
+        VaultOptions(fsync="never", compress=False, segment_bytes=64 * 1024, max_bytes=1 << 20),
+    )
+    seen: list[bool] = []
+    spiller = VaultSpiller(
+        vault, max_pending_bytes=1 << 30, on_pressure=seen.append, retry_seconds=0.01
+    )
+    spiller.start(asyncio.get_running_loop())
+    big = QueuedChunk(Codec.NDJSON, "app", b"y" * 65_535 + b"\n", 1, 0)
+    for _ in range(40):  # 2.5 MiB into a 1 MiB vault
+        spiller.submit(big)
+    for _ in range(500):
+        if spiller.statistics().full:
+            break
+        await asyncio.sleep(0.01)
+    stats = spiller.statistics()
+    assert stats.full
+    assert True in seen  # the senders were told to stop
+    assert vault.statistics().rejected_full_total >= 1
+    assert stats.pending_chunks > 0  # kept, not dropped
+    await asyncio.to_thread(spiller.close, 0.1)
+    lost = spiller.statistics().lost_frames_total
+    assert lost > 0  # what could not be stored is counted, never silent
+    appended = Vault.open(tmp_path / "v", VaultOptions(fsync="never", max_bytes=1 << 20))
+    assert appended.statistics().lines + lost == 40
+    appended.close()
