@@ -24,6 +24,7 @@ import collections
 import hashlib
 import logging
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -235,6 +236,58 @@ class _Segment:
         )
 
 
+class _SegmentWorker:
+    """Hashes the active segment and runs interval fsyncs on one helper thread, in write order.
+
+    Measured need over the house rule against hidden threads: SHA-256 costs ~14% of an append
+    (86 us per 256 KiB chunk next to ~600 us of LZ4 + CRC + write) and an interval
+    ``fdatasync`` stalls the writer for milliseconds; ``hashlib`` and ``fdatasync`` release the
+    GIL, so both overlap the compression of the next record. The thread starts on the first
+    append (never in a read-only vault) and stops on ``close``/``abandon``. At most
+    ``MAX_QUEUED`` items wait; past that the writer blocks (bounded memory). A failed fsync is
+    kept in ``error`` and raised by the writer's next call.
+    """
+
+    MAX_QUEUED: Final = 64
+
+    def __init__(self, fs: Filesystem) -> None:
+        self._fs = fs
+        self.error: OSError | None = None
+        self._queue: queue.Queue[tuple[hashlib._Hash, bytes] | int | threading.Event | None] = (
+            queue.Queue(self.MAX_QUEUED)
+        )
+        self._thread = threading.Thread(target=self._run, name="vault-segment", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, threading.Event):
+                item.set()
+            elif isinstance(item, int):
+                try:
+                    self._fs.fsync(item)
+                except OSError as exc:
+                    self.error = exc
+            else:
+                item[0].update(item[1])
+
+    def update(self, hasher: hashlib._Hash, data: bytes) -> None:
+        self._queue.put((hasher, data))
+
+    def fsync(self, fd: int) -> None:
+        self._queue.put(fd)
+
+    def wait(self) -> None:
+        """Return once every queued hash update and fsync has run."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
 @dataclass(slots=True)
 class _ScanResult:
     header: SegmentHeader
@@ -275,6 +328,7 @@ class Vault:
         self._active: _Segment | None = None
         self._active_fd: int | None = None
         self._hasher: hashlib._Hash | None = None
+        self._worker: _SegmentWorker | None = None
         self._active_since = 0.0
         self._needs_truncate = False
         self._dirty = False
@@ -621,9 +675,8 @@ class Vault:
             now = self._clock()
             if self._needs_truncate:
                 self._repair_tail()
-            interval = self._options.fsync
-            if not isinstance(interval, str) and self._dirty and now - self._last_sync >= interval:
-                self._sync_locked()
+            self._raise_worker_error()
+            self._interval_sync(now)
             active = self._active
             rotate = (
                 active is not None
@@ -675,7 +728,9 @@ class Vault:
                     raise VaultError(f"fsync of the vault segment failed: {exc}") from exc
             else:
                 self._dirty = True
-            hasher.update(data)
+            if self._worker is None:
+                self._worker = _SegmentWorker(self._fs)
+            self._worker.update(hasher, data)
             with self._lock:
                 active.records += 1
                 active.lines += lines
@@ -775,6 +830,8 @@ class Vault:
         assert active is not None
         assert fd is not None
         assert hasher is not None
+        if self._worker is not None:
+            self._worker.wait()
         footer = encode_footer(
             Footer(
                 active.records,
@@ -886,7 +943,26 @@ class Vault:
             raise
         fs.fsync_dir(self._dir)
 
+    def _raise_worker_error(self) -> None:
+        worker = self._worker
+        if worker is not None and worker.error is not None:
+            error, worker.error = worker.error, None
+            raise VaultError(f"background fsync of the vault segment failed: {error}") from error
+
+    def _interval_sync(self, now: float) -> None:
+        """Queue an fsync on the worker when the interval has passed since the last one."""
+        interval = self._options.fsync
+        if isinstance(interval, str) or not self._dirty or now - self._last_sync < interval:
+            return
+        if self._worker is not None and self._active_fd is not None:
+            self._worker.fsync(self._active_fd)
+        self._dirty = False
+        self._last_sync = now
+
     def _sync_locked(self) -> None:
+        if self._worker is not None:
+            self._worker.wait()
+        self._raise_worker_error()
         fd = self._active_fd
         if fd is None or not self._dirty:
             self._last_sync = self._clock()
@@ -915,9 +991,8 @@ class Vault:
                 and now - self._active_since >= self._options.segment_max_age_seconds
             ):
                 self._seal_active()
-            interval = self._options.fsync
-            if not isinstance(interval, str) and now - self._last_sync >= interval:
-                self._sync_locked()
+            self._raise_worker_error()
+            self._interval_sync(now)
 
     def sync(self) -> None:
         """Make every appended record durable now (``fdatasync`` of the active segment).
@@ -977,6 +1052,9 @@ class Vault:
             self._release()
 
     def _release(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
         if self._active_fd is not None:
             self._try(self._fs.close, self._active_fd)
             self._active_fd = None

@@ -6,7 +6,7 @@ import random
 from typing import TYPE_CHECKING
 
 import pytest
-from vault_helpers import read_all, segment_files
+from vault_helpers import FakeClock, read_all, segment_files
 
 from gophership.errors import VaultError
 from gophership.testing.faulty_fs import FaultyFS
@@ -156,6 +156,23 @@ def test_cursor_write_failure_raises_and_keeps_the_old_cursor(tmp_path: Path) ->
     vault.close()
     with Vault.open(tmp_path) as reopened:
         assert [r.payload for r in read_all(reopened, "replay")] == [b"b\n"]
+
+
+def test_a_failed_background_fsync_is_raised_by_the_next_call(tmp_path: Path) -> None:
+    fs = FaultyFS()
+    clock = FakeClock()
+    vault = Vault.open(tmp_path, VaultOptions(fsync=1.0), fs=fs, clock=clock)
+    vault.append(b"a\n", lines=1)
+    fs.fail_next("fsync", "eio")
+    clock.now += 1
+    vault.tick()  # queues the interval fsync, which fails on the worker
+    with pytest.raises(VaultError, match="background fsync"):
+        vault.sync()
+    vault.append(b"b\n", lines=1)  # reported once; the vault keeps working
+    vault.sync()
+    vault.close()
+    with Vault.open(tmp_path) as reopened:
+        assert [r.payload for r in read_all(reopened)] == [b"a\n", b"b\n"]
 
 
 def test_faulty_fs_validates_rate() -> None:
