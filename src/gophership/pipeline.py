@@ -3,7 +3,8 @@
 Start order: vault (recovery), sinks, green path, sources, metrics, control; then the ready
 line. Stop (SIGTERM, SIGINT or ``gs-ctl drain``) is the drain:
 
-1. stop accepting and close connections, routing what each framer still holds;
+1. stop accepting; let open connections finish what they already sent (until EOF, or
+   quiet for 250 ms, for at most 2 s), then close them, routing what each framer still holds;
 2. stop replay (what it had queued stays in the vault, past the cursor);
 3. let the green path empty the queue into the sinks, for at most ``drain_timeout``;
 4. append whatever is left (queued or not yet delivered to every sink) to the vault;
@@ -166,8 +167,8 @@ class Engine:
         deadline = time.monotonic() + self.config.pipeline.drain_timeout_seconds
         for source in self.sources:
             source.stop_accepting()
-        for source in self.sources:
-            await source.close()
+        grace = min(2.0, self.config.pipeline.drain_timeout_seconds / 4)
+        await asyncio.gather(*(source.close(grace) for source in self.sources))
         if self._replay_task is not None:
             self._replay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -142,9 +142,21 @@ class StreamSource:
         if self._server is not None:
             self._server.close()
 
-    async def close(self) -> None:
-        """Stop accepting, flush every connection's framer and close the connections."""
+    async def close(self, grace_seconds: float = 0.0, idle_seconds: float = 0.25) -> None:
+        """Stop accepting, let connections finish, flush their framers and close them.
+
+        For up to ``grace_seconds``, connections keep being read until each has reached EOF
+        or sent nothing for ``idle_seconds``: bytes a client already wrote (still in the
+        kernel's buffers) are received rather than reset away.
+        """
         self.stop_accepting()
+        deadline = time.monotonic() + grace_seconds
+        idle_ns = int(idle_seconds * 1e9)
+        while self._connections and time.monotonic() < deadline:
+            now = time.perf_counter_ns()
+            if all(now - p.last_read_ns >= idle_ns for p in self._connections):
+                break
+            await asyncio.sleep(0.02)
         for proto in list(self._connections):
             proto.finish()
         if self._server is not None:
@@ -180,6 +192,7 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         "_ingester",
         "_name",
         "_source",
+        "last_read_ns",
         "transport",
     )
 
@@ -190,6 +203,7 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         self._name = source.name
         self._framer, self._codec = source.new_framer()
         self._finished = False
+        self.last_read_ns = time.perf_counter_ns()
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -212,7 +226,7 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         return self._source._view
 
     def buffer_updated(self, nbytes: int) -> None:
-        started = time.perf_counter_ns()
+        started = self.last_read_ns = time.perf_counter_ns()
         self._counters.bytes += nbytes
         framer = self._framer
         before = framer.statistics() if nbytes > 0 else None

@@ -83,7 +83,8 @@ class UdpSource:
         if self._transport is not None:
             self._transport.close()
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 0.0) -> None:
+        """Stop receiving and route what was gathered (datagrams cannot be waited for)."""
         self.stop_accepting()
         self.flush()
 
