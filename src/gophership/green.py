@@ -2,8 +2,10 @@
 
 Rules:
 
-1. One consumer task takes chunks from the green queue, gathering what is already queued (up
-   to ``batch_max_records`` frames or ``batch_max_bytes``) without waiting for more.
+1. One consumer task takes chunks from the green queue into a batch until it holds
+   ``batch_max_records`` frames or ``batch_max_bytes``, or its first chunk has waited
+   ``batch_timeout_seconds`` (under load batches fill at once; at a trickle, a record waits at
+   most that long).
 2. Chunks are decoded one at a time, yielding to the event loop in between, so sources keep
    reading while the green path works.
 3. One batch is encoded once (one OTLP/JSON ``ExportLogsServiceRequest`` line) and shared by
@@ -57,6 +59,7 @@ class GreenPath:
         *,
         batch_max_records: int,
         batch_max_bytes: int,
+        batch_timeout_seconds: float = 0.2,
         on_delivered: Callable[[Delivery], None] | None = None,
     ) -> None:
         self.queue = queue
@@ -64,6 +67,7 @@ class GreenPath:
         self._resource = resource_attributes
         self._max_records = batch_max_records
         self._max_bytes = batch_max_bytes
+        self._timeout = batch_timeout_seconds
         self._on_delivered = on_delivered
         self._chunks = 0
         self._records = 0
@@ -85,10 +89,17 @@ class GreenPath:
             chunks = [first]
             self._current = chunks
             frames, size = first.frames, len(first.data)
+            deadline = asyncio.get_running_loop().time() + self._timeout
             while frames < self._max_records and size < self._max_bytes:
                 nxt = queue.get_nowait()
                 if nxt is None:
-                    break
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        nxt = await asyncio.wait_for(queue.get(), remaining)
+                    except (TimeoutError, ClosedResourceError):
+                        break
                 chunks.append(nxt)
                 frames += nxt.frames
                 size += len(nxt.data)

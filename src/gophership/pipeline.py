@@ -113,6 +113,7 @@ class Engine:
             attributes_from_mapping(resource),
             batch_max_records=config.pipeline.batch_max_records,
             batch_max_bytes=config.pipeline.batch_max_bytes,
+            batch_timeout_seconds=config.pipeline.batch_timeout_seconds,
             on_delivered=self.replayer.delivered,
         )
         self.sources: list[StreamSource | UdpSource] = [

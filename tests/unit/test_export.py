@@ -141,3 +141,27 @@ async def test_green_path_reports_undelivered_chunks_while_a_sink_holds() -> Non
     rtask.cancel()
     with pytest.raises(asyncio.CancelledError):
         await gtask
+
+
+async def test_green_path_waits_batch_timeout_for_a_batch_to_fill() -> None:
+    queue = ChunkQueue(1 << 20)
+    sink = MemorySink()
+    runner = SinkRunner(sink, sink_config())
+    green = GreenPath(
+        queue, [runner], [], batch_max_records=3, batch_max_bytes=1 << 20,
+        batch_timeout_seconds=5.0,
+    )  # fmt: skip
+    tasks = [asyncio.create_task(runner.run()), asyncio.create_task(green.run())]
+    for i in range(3):
+        queue.put_nowait(QueuedChunk(Codec.NDJSON, "app", b'{"msg":"%d"}\n' % i, 1, 1))
+        await asyncio.sleep(0.01)  # a trickle: each arrives after the batch was started
+    while not sink.batches:
+        await asyncio.sleep(0.001)
+    assert [b.records for b in sink.batches] == [3]  # filled, well before the 5 s timeout
+    queue.put_nowait(QueuedChunk(Codec.NDJSON, "app", b'{"msg":"late"}\n', 1, 1))
+    queue.close()  # closing ends the wait: the partial batch goes out at once
+    await asyncio.wait_for(tasks[1], 2)
+    while len(sink.batches) < 2:
+        await asyncio.sleep(0.001)
+    assert [b.records for b in sink.batches] == [3, 1]
+    tasks[0].cancel()
