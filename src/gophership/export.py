@@ -81,6 +81,7 @@ class SinkRunner:
         self._failures = 0
         self._retries = 0
         self._send_started: float | None = None
+        self._stopping = False
         self._rng = random.Random()  # noqa: S311 - jitter, not security
 
     async def submit(self, delivery: Delivery) -> None:
@@ -104,17 +105,27 @@ class SinkRunner:
         return list(self._queue)
 
     async def run(self) -> None:
-        """Send queued batches forever (cancel to stop)."""
-        while True:
-            while not self._queue:
+        """Send queued batches until :meth:`stop` (or cancellation)."""
+        while not self._stopping:
+            if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
+                continue
             delivery = self._queue[0]
             await self._send(delivery.batch)
             self._queue.popleft()
             self._queued_bytes -= len(delivery.batch.payload)
             self._room.set()
             delivery.sink_done()
+
+    def stop(self) -> None:
+        """Finish the send in progress (if any), then leave :meth:`run` without starting another.
+
+        For the drain: a write already handed to the sink completes rather than being
+        abandoned, so its batch is not stored in the vault a second time.
+        """
+        self._stopping = True
+        self._wake.set()
 
     async def _send(self, batch: ExportBatch) -> None:
         attempt = 0

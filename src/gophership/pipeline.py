@@ -7,7 +7,8 @@ line. Stop (SIGTERM, SIGINT or ``gs-ctl drain``) is the drain:
    quiet for 250 ms, for at most 2 s), then close them, routing what each framer still holds;
 2. stop replay (what it had queued stays in the vault, past the cursor);
 3. let the green path empty the queue into the sinks, for at most ``drain_timeout``;
-4. append whatever is left (queued or not yet delivered to every sink) to the vault;
+4. let a sink write already in progress complete (at most 1 s), then append whatever is left
+   (queued, or not yet delivered to every sink) to the vault;
 5. commit the replay cursor, seal the active segment, close everything.
 
 Nothing received is lost by a graceful stop: each chunk ends in a sink or in the vault.
@@ -125,6 +126,7 @@ class Engine:
         self.metrics = MetricsServer(self, config.metrics.host, config.metrics.port)
         self.control = ControlServer(self, config.control.socket, config.control.allowed_uids)
         self._tasks: list[asyncio.Task[None]] = []
+        self._runner_tasks: list[asyncio.Task[None]] = []
         self._green_task: asyncio.Task[None] | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self.ingester.on_zone_change(lambda zone: self.replayer.poke())
@@ -137,7 +139,8 @@ class Engine:
         loop = asyncio.get_running_loop()
         self.spiller.start(loop)
         for runner in self.runners:
-            self._tasks.append(asyncio.create_task(runner.run(), name=f"sink-{runner.name}"))
+            task = asyncio.create_task(runner.run(), name=f"sink-{runner.name}")
+            self._runner_tasks.append(task)
         self._green_task = asyncio.create_task(self.green.run(), name="green")
         listeners: dict[str, str] = {}
         for source in self.sources:
@@ -182,11 +185,19 @@ class Engine:
             except TimeoutError:
                 delivered = False
                 log.warning("Drain deadline reached; the rest goes to the vault.")
-        leftovers = self.queue.drain_nowait() + self.green.undelivered_chunks()
         if self._green_task is not None and not self._green_task.done():
             self._green_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._green_task
+        # A send in progress gets a moment to complete, so its batch is not vaulted twice.
+        for runner in self.runners:
+            runner.stop()
+        if self._runner_tasks:
+            _, stuck = await asyncio.wait(self._runner_tasks, timeout=SEND_GRACE_SECONDS)
+            for task in stuck:  # a sink blocked for good: its batches go to the vault
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+        leftovers = self.queue.drain_nowait() + self.green.undelivered_chunks()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -239,6 +250,9 @@ class Engine:
             },
         }
 
+
+SEND_GRACE_SECONDS: Final = 1.0
+"""At the drain deadline, how long a sink write already in progress may take to complete."""
 
 GC_THRESHOLDS: Final = (50_000, 20, 100)
 """Generation-0 threshold raised from 700: the green path builds ~10 containers per line and
