@@ -51,11 +51,14 @@ def _raw_lines(lines: list[bytes], observed: str) -> list[LogRecordJSON]:
 
 def decode_chunk(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeResult:
     """Parse every frame of ``data`` (a chunk as framed for ``codec``) into records."""
-    frames = split_frames(codec, data)
     reasons: dict[str, int] = {}
+    if codec is Codec.SYSLOG_LINE:
+        records = syslog.decode_line_chunk(data, observed_unix_nano, reasons)
+        return DecodeResult(records, sum(reasons.values()), reasons)
+    frames = split_frames(codec, data)
     if codec is Codec.NDJSON:
         records = ndjson.decode_lines(frames, observed_unix_nano, reasons)
-    elif codec is Codec.SYSLOG_LINE or codec is Codec.SYSLOG_OCTET:
+    elif codec is Codec.SYSLOG_OCTET:
         records = syslog.decode_frames(frames, observed_unix_nano, reasons)
     else:
         records = _raw_lines(frames, str(observed_unix_nano))

@@ -23,7 +23,11 @@ Rules:
    RFC 3164 accepts what real senders emit; its only hard error is a missing or bad PRI. A
    frame without PRI is an error (``missing_pri``) that still carries the RFC 3164 §4.3.3
    default PRI 13 (user.notice).
-3. One pass over each frame with ``str.split``/``find``; no regex on the RFC 5424 path.
+3. The common RFC 5424 shape (no SD escapes, no duplicate SD-IDs, valid UTF-8) is matched by
+   one compiled regex per frame (:data:`_FAST_5424`, the scan runs in C) and built with
+   minimal Python; every other frame goes through the strict parser, which is the reference:
+   the fast path only accepts frames for which both give the same record (a property test
+   holds them equal).
 """
 
 from __future__ import annotations
@@ -32,12 +36,20 @@ import base64
 import re
 from typing import TYPE_CHECKING, Final
 
-from gophership.protocol.timestamp import civil_from_days, parse_rfc3339, unix_seconds
+from gophership.protocol.framing import split_frames
+from gophership.protocol.timestamp import (
+    SCALE,
+    civil_from_days,
+    parse_rfc3339,
+    prefix_seconds,
+    unix_seconds,
+)
+from gophership.record import Codec
 
 if TYPE_CHECKING:
     from gophership.record import AnyValueJSON, KeyValueJSON, LogRecordJSON
 
-__all__ = ["PARSE_ERRORS", "SEVERITY", "decode_frames", "parse_frame"]
+__all__ = ["PARSE_ERRORS", "SEVERITY", "decode_frames", "decode_line_chunk", "parse_frame"]
 
 PARSE_ERRORS: Final = frozenset(
     {
@@ -310,6 +322,126 @@ def _rfc3164(
     return _body(rest, raw), time_ns
 
 
+_SD_NAME: Final = r"[!#-<>-\\^-~]{1,32}"  # PRINTUSASCII except '=', SP, ']', '"' (RFC 5424 §6.3)
+_FAST_5424: Final = re.compile(
+    r"<(0|[1-9][0-9]{0,2})>([1-9][0-9]{0,2}) "  # PRI, VERSION
+    r"(?:-|([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})) "  # TIMESTAMP: second prefix, fraction, zone
+    r"([!-~]{1,255}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) "  # HOST APP PROCID MSGID
+    r"(-|(?:\[" + _SD_NAME + r"(?: " + _SD_NAME + r'="[^"\\\]]*")*\])+)'  # SD, no escapes
+    r"(?: (.*))?",  # MSG
+    re.DOTALL,
+)
+_FAST_SD_ELEMENT: Final = re.compile(r"\[(" + _SD_NAME + r")((?: " + _SD_NAME + r'="[^"]*")*)\]')
+_FAST_SD_PARAM: Final = re.compile(r" (" + _SD_NAME + r')="([^"]*)"')
+
+
+# Attribute dicts shared by value: hosts, apps, SD blocks repeat from line to line, and records
+# are read-only once built. Each cache holds at most _CACHE_ENTRIES and is cleared when full.
+_CACHE_ENTRIES: Final = 4096
+_HEADER_KV: Final[dict[tuple[str, str], KeyValueJSON]] = {}
+_SD_KV: Final[dict[str, KeyValueJSON | None]] = {}
+_PRI_VERSION: Final[dict[tuple[str, str], tuple[KeyValueJSON, ...] | None]] = {}
+
+
+def _header_kv(key: str, value: str) -> KeyValueJSON:
+    if len(_HEADER_KV) >= _CACHE_ENTRIES:
+        _HEADER_KV.clear()
+    kv: KeyValueJSON = {"key": key, "value": {"stringValue": value}}
+    _HEADER_KV[key, value] = kv
+    return kv
+
+
+def _sd_kv(sd: str) -> KeyValueJSON | None:
+    """The ``structured_data`` attribute of a no-escape SD block; None on a duplicate SD-ID."""
+    if len(_SD_KV) >= _CACHE_ENTRIES:
+        _SD_KV.clear()
+    elements: list[KeyValueJSON] = []
+    ids: set[str] = set()
+    kv: KeyValueJSON | None = {
+        "key": "structured_data",
+        "value": {"kvlistValue": {"values": elements}},
+    }
+    for sd_id, params in _FAST_SD_ELEMENT.findall(sd):
+        if sd_id in ids:
+            kv = None  # a duplicate SD-ID is an error: the strict parser reports it
+            break
+        ids.add(sd_id)
+        values: list[KeyValueJSON] = [
+            {"key": k, "value": {"stringValue": v}} for k, v in _FAST_SD_PARAM.findall(params)
+        ]
+        elements.append({"key": sd_id, "value": {"kvlistValue": {"values": values}}})
+    _SD_KV[sd] = kv
+    return kv
+
+
+def _pri_version(pri_s: str, version_s: str) -> tuple[KeyValueJSON, ...] | None:
+    pri = _PRI_LOOKUP.get(pri_s, -1)
+    attrs = None if pri < 0 else (*_PRI_ATTRS[pri], _VERSION_ATTRS[int(version_s)])
+    _PRI_VERSION[pri_s, version_s] = attrs  # at most 192 x 999 keys, in practice a handful
+    return attrs
+
+
+def _fast_5424(text: str, observed: str) -> LogRecordJSON | None:
+    """The record of a common-shape RFC 5424 frame, or None to use the strict parser."""
+    m = _FAST_5424.fullmatch(text)
+    if m is None:
+        return None
+    pri_s, version_s, prefix, frac, zone, host, app, procid, msgid, sd, msg = m.groups()
+    head = _PRI_VERSION.get((pri_s, version_s), ())
+    if head == ():
+        head = _pri_version(pri_s, version_s)
+    if head is None:
+        return None
+    time_ns: int | None = None
+    if prefix is not None:
+        secs = prefix_seconds(prefix)
+        if secs is None:
+            return None
+        if zone != "Z":
+            oh = int(zone[1:3])
+            om = int(zone[4:6])
+            if oh > 23 or om > 59:
+                return None
+            secs += (oh * 3600 + om * 60) if zone[0] == "-" else -(oh * 3600 + om * 60)
+        time_ns = secs * _NS
+        if frac is not None:
+            time_ns += int(frac) * SCALE[len(frac)]
+    attrs: list[KeyValueJSON] = list(head)
+    cache = _HEADER_KV
+    if host != "-":
+        attrs.append(cache.get(("hostname", host)) or _header_kv("hostname", host))
+    if app != "-":
+        attrs.append(cache.get(("appname", app)) or _header_kv("appname", app))
+    if procid != "-":
+        attrs.append(cache.get(("proc_id", procid)) or _header_kv("proc_id", procid))
+    if msgid != "-":
+        attrs.append(cache.get(("msg_id", msgid)) or _header_kv("msg_id", msgid))
+    if sd != "-":
+        sd_kv = _SD_KV.get(sd, ()) if sd in _SD_KV else _sd_kv(sd)
+        if sd_kv is None or sd_kv == ():
+            return None
+        attrs.append(sd_kv)  # type: ignore[arg-type]  # () was ruled out just above
+    pri = int(pri_s)
+    if msg is None:
+        body: AnyValueJSON = {}
+    elif msg[:1] == "\ufeff":
+        body = {"stringValue": msg[1:]}
+    else:
+        body = {"stringValue": msg}
+    number, keyword = SEVERITY[pri & 7]
+    record: LogRecordJSON = {
+        "observedTimeUnixNano": observed,
+        "body": body,
+        "attributes": attrs,
+        "severityNumber": number,
+        "severityText": keyword,
+    }
+    if time_ns is not None:
+        record["timeUnixNano"] = str(time_ns)
+    return record
+
+
 def parse_frame(frame: bytes, observed_ns: int, observed: str) -> tuple[LogRecordJSON, str | None]:
     """One syslog frame to a record; the second item is the parse_error reason or None.
 
@@ -384,8 +516,281 @@ def decode_frames(
     observed = str(observed_ns)
     records: list[LogRecordJSON] = []
     append = records.append
+    fast = _fast_5424
     for frame in frames:
+        try:
+            fast_record = fast(frame.decode(), observed)
+        except UnicodeDecodeError:
+            fast_record = None
+        if fast_record is not None:
+            append(fast_record)
+            continue
         record, reason = parse_frame(frame, observed_ns, observed)
+        append(record)
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return records
+
+
+# Rule 4: the chunk fast path. Each alternative accepts only lines that parse_frame would
+# accept, and builds the very record parse_frame would build; anything it does not accept
+# (and the rare line it accepts but cannot finish: an impossible date, a repeated SD-ID, a
+# time before 1970) goes to parse_frame. Records share cached parts: they are read-only.
+_FAST_CACHE_ENTRIES: Final = 4096
+"""Bound of each fast-path cache (headers, SD, tags, times); a full cache is cleared."""
+_SD_NAME_RE: Final = r"[!#-<>-\\^-~]{1,32}"  # PRINTUSASCII except '=', ']', '"' (§6.3.2)
+_SD_PARAMS_RE: Final = r"(?: " + _SD_NAME_RE + r'="[^"\\\]\n]*")*'  # no escapes, no ']'
+_PRI_RE: Final = r"(?:1[0-8][0-9]|19[01]|[1-9]?[0-9])"  # 0..191, no leading zero
+_TAG_CHAR: Final = r"[^ :\[\n]"
+_FAST: Final = re.compile(
+    # RFC 5424: 1 "<PRI>VERSION ", 2 "YYYY-MM-DDTHH:MM:SS", 3 fraction digits, 4 zone,
+    # 5 "HOST APP PROCID MSGID", 6 STRUCTURED-DATA, 7 the first SD-ID, 8 its params,
+    # 9 more SD elements, 10 " " and a BOM when MSG is there, 11 MSG.
+    r"^(?:(<" + _PRI_RE + r">[1-9][0-9]{0,2} )"
+    r"(?:-|([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?"
+    r"(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])) "
+    r"([!-~]{1,255} [!-~]{1,48} [!-~]{1,128} [!-~]{1,32}) "
+    r"(-|\[(" + _SD_NAME_RE + r")(" + _SD_PARAMS_RE + r")\]"
+    r"((?:\[" + _SD_NAME_RE + _SD_PARAMS_RE + r"\])*))"
+    r"(?:( \ufeff?)(.*))?$"
+    # RFC 3164: 12 PRI, 13 "Mmm dd hh:mm:ss", 14 "HOST TAG[PID]" (or "HOST " without a TAG:
+    # the first word then ends at a space or at the end of the line), 15 MSG.
+    r"|<(" + _PRI_RE + r")>"
+    r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-9]?[0-9]"
+    r" [0-9]{2}:[0-9]{2}:[0-9]{2}) "
+    r"((?![0-9]{4} )" + _TAG_CHAR + r"+ (?:" + _TAG_CHAR + r"+(?:\[[^\]\n]*\])?(?=:)"
+    r"|(?=" + _TAG_CHAR + r"+(?: |$))))(?:: ?)?\ufeff?(.*)"
+    # 16: any other line, for parse_frame.
+    r"|(.+))",
+    re.MULTILINE,
+)
+_SD_ELEMENT: Final = re.compile(r"\[([^ \]]+)([^\]]*)\]")
+_SD_PARAM: Final = re.compile(r' ([^=]+)="([^"]*)"')
+_PRI_INFO: Final = {
+    str(p): (_PRI_ATTRS[p], SEVERITY[p & 7][0], SEVERITY[p & 7][1]) for p in range(192)
+}
+_HeadEntry = tuple[tuple["KeyValueJSON", ...], int, str]
+_BsdEntry = tuple[int, int | None, str, tuple[int, int, int, int, int]]
+_heads: dict[str, _HeadEntry] = {}
+_sds: dict[str, KeyValueJSON | None] = {}
+_tags: dict[str, tuple[KeyValueJSON, ...]] = {}
+_times: dict[str, dict[str, str | None]] = {}
+_bsd_times: dict[str, _BsdEntry] = {}
+
+
+def _str_kv(key: str, value: str) -> KeyValueJSON:
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def _head(key: str, lead: str, hdr: str) -> _HeadEntry:
+    """Attributes before STRUCTURED-DATA of a "<PRI>VERSION " and "HOST APP PROCID MSGID"."""
+    gt = lead.index(">")
+    pri = int(lead[1:gt])
+    attrs = [*_PRI_ATTRS[pri], _VERSION_ATTRS[int(lead[gt + 1 : -1])]]
+    names = ("hostname", "appname", "proc_id", "msg_id")
+    attrs.extend(_str_kv(n, v) for n, v in zip(names, hdr.split(" "), strict=True) if v != "-")
+    number, keyword = SEVERITY[pri & 7]
+    if len(_heads) >= _FAST_CACHE_ENTRIES:
+        _heads.clear()
+    entry = _heads[key] = (tuple(attrs), number, keyword)
+    return entry
+
+
+def _sd_params(params: str) -> list[KeyValueJSON]:
+    return [{"key": n, "value": {"stringValue": v}} for n, v in _SD_PARAM.findall(params)]
+
+
+def _sd_kv(sd: str, sd_id: str, params: str, more: str) -> KeyValueJSON | None:
+    """The structured_data attribute of an SD the fast regex accepted; None if an SD-ID repeats."""
+    elements: list[KeyValueJSON] = [
+        {"key": sd_id, "value": {"kvlistValue": {"values": _sd_params(params)}}}
+    ]
+    kv: KeyValueJSON | None = {
+        "key": "structured_data",
+        "value": {"kvlistValue": {"values": elements}},
+    }
+    if more:
+        seen = {sd_id}
+        for other_id, other_params in _SD_ELEMENT.findall(more):
+            if other_id in seen:
+                kv = None  # §6.3.2: parse_frame reports it
+                break
+            seen.add(other_id)
+            elements.append(
+                {"key": other_id, "value": {"kvlistValue": {"values": _sd_params(other_params)}}}
+            )
+    if len(_sds) >= _FAST_CACHE_ENTRIES:
+        _sds.clear()
+    _sds[sd] = kv
+    return kv
+
+
+def _time_base(sec: str, zone: str) -> str | None:
+    """UTC epoch seconds of "YYYY-MM-DDTHH:MM:SS" + zone as a string; None if invalid or < 1."""
+    ns = parse_rfc3339(sec + zone, True)
+    base = None if ns is None or ns < _NS else str(ns // _NS)
+    cache = _times.get(zone)
+    if cache is None or len(cache) >= _FAST_CACHE_ENTRIES:
+        if len(_times) >= 64:
+            _times.clear()
+        cache = _times[zone] = {}
+    cache[sec] = base
+    return base
+
+
+def _tag_attrs(span: str) -> tuple[KeyValueJSON, ...]:
+    """Hostname, appname and proc_id attributes of an RFC 3164 "HOST TAG[PID]" span."""
+    host, _, tag = span.partition(" ")
+    attrs = [_str_kv("hostname", host)]
+    if tag[-1:] == "]":
+        app, _, pid = tag[:-1].partition("[")
+        attrs += (_str_kv("appname", app), _str_kv("proc_id", pid))
+    elif tag:
+        attrs.append(_str_kv("appname", tag))
+    if len(_tags) >= _FAST_CACHE_ENTRIES:
+        _tags.clear()
+    entry = _tags[span] = tuple(attrs)
+    return entry
+
+
+def _bsd_time(ts: str, year: int) -> _BsdEntry:
+    """RFC 3164 "Mmm dd hh:mm:ss" in ``year``: (year, ns or None, ns as str, the fields)."""
+    day, hms = ts[4:].rsplit(" ", 1)
+    args = (_MONTHS[ts[:3].lower()], int(day), int(hms[:2]), int(hms[3:5]), int(hms[6:]))
+    secs = unix_seconds(year, *args)
+    t = None if secs is None else secs * _NS
+    if len(_bsd_times) >= _FAST_CACHE_ENTRIES:
+        _bsd_times.clear()
+    entry = _bsd_times[ts] = (year, t, str(t), args)
+    return entry
+
+
+def decode_line_chunk(
+    data: bytes, observed_ns: int, reasons: dict[str, int]
+) -> list[LogRecordJSON]:
+    """Records for a ``SYSLOG_LINE`` chunk, as ``decode_frames(split_frames(...))`` (rule 4).
+
+    A chunk that is not UTF-8 as a whole goes frame by frame through :func:`decode_frames`.
+    """
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return decode_frames(split_frames(Codec.SYSLOG_LINE, data), observed_ns, reasons)
+    # The frames of split_frames: NUL ends a frame too, a CR before LF (or at the end of
+    # the chunk) is part of the line ending; the regex skips empty lines.
+    if "\0" in text:
+        text = text.replace("\0", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if text[-1] == "\r":
+            text = text[:-1]
+    observed = str(observed_ns)
+    year = civil_from_days(observed_ns // _DAY_NS)[0]
+    bsd_lo = observed_ns - 11 * _MONTH_NS
+    bsd_hi = observed_ns + _MONTH_NS
+    heads = _heads
+    sds = _sds
+    times = _times
+    tags = _tags
+    bsd_times = _bsd_times
+    pri_info = _PRI_INFO
+    records: list[LogRecordJSON] = []
+    append = records.append
+    attrs: list[KeyValueJSON]
+    sd_kv: KeyValueJSON | None
+    for (
+        lead,
+        sec,
+        frac,
+        zone,
+        hdr,
+        sd,
+        sd_id,
+        params,
+        more,
+        sp,
+        msg,
+        pri,
+        bts,
+        span,
+        bmsg,
+        other,
+    ) in _FAST.findall(text):
+        if lead:
+            head = heads.get(lead + hdr) or _head(lead + hdr, lead, hdr)
+            if sd_id:
+                sd_kv = sds.get(sd) or _sd_kv(sd, sd_id, params, more)
+                attrs = [*head[0], sd_kv] if sd_kv is not None else []
+            else:
+                sd_kv = None
+                attrs = [*head[0]]
+            if sec:
+                try:
+                    base = times[zone][sec]
+                except KeyError:
+                    base = _time_base(sec, zone)
+                if base is not None and attrs:
+                    append(
+                        {
+                            "observedTimeUnixNano": observed,
+                            "body": {"stringValue": msg} if sp else {},
+                            "attributes": attrs,
+                            "severityNumber": head[1],
+                            "severityText": head[2],
+                            "timeUnixNano": base + frac.ljust(9, "0"),
+                        }
+                    )
+                    continue
+            elif attrs:
+                append(
+                    {
+                        "observedTimeUnixNano": observed,
+                        "body": {"stringValue": msg} if sp else {},
+                        "attributes": attrs,
+                        "severityNumber": head[1],
+                        "severityText": head[2],
+                    }
+                )
+                continue
+            ts = (f"{sec}.{frac}{zone}" if frac else sec + zone) if sec else "-"
+            other = f"{lead}{ts} {hdr} {sd}{sp}{msg}"
+        elif pri:
+            pri_attrs, number, keyword = pri_info[pri]
+            tag_attrs = tags.get(span) or _tag_attrs(span)
+            when = bsd_times.get(bts)
+            if when is None or when[0] != year:
+                when = _bsd_time(bts, year)
+            t = when[1]
+            if t is None:
+                time_str = None
+            elif bsd_lo <= t <= bsd_hi:
+                time_str = when[2]
+            else:  # the line is from another year: parse_frame's rule
+                t = _bsd_year_ns(*when[3], observed_ns)
+                time_str = None if t is None else str(t)
+            if time_str is None:
+                append(
+                    {
+                        "observedTimeUnixNano": observed,
+                        "body": {"stringValue": bmsg},
+                        "attributes": [*pri_attrs, *tag_attrs],
+                        "severityNumber": number,
+                        "severityText": keyword,
+                    }
+                )
+            else:
+                append(
+                    {
+                        "observedTimeUnixNano": observed,
+                        "body": {"stringValue": bmsg},
+                        "attributes": [*pri_attrs, *tag_attrs],
+                        "severityNumber": number,
+                        "severityText": keyword,
+                        "timeUnixNano": time_str,
+                    }
+                )
+            continue
+        record, reason = parse_frame(other.encode(), observed_ns, observed)
         append(record)
         if reason is not None:
             reasons[reason] = reasons.get(reason, 0) + 1
