@@ -5,9 +5,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
+from gophership.protocol import ndjson
 from gophership.protocol.ndjson import any_value, decode_lines
+from gophership.protocol.timestamp import parse_rfc3339
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from gophership.record import LogRecordJSON
 
 T = 1_700_000_000_000_000_000
@@ -174,3 +178,133 @@ def test_errors_keep_raw_line() -> None:
     assert records[1]["attributes"] == [
         {"key": "gophership.parse_error", "value": {"stringValue": "invalid_json"}}
     ]
+
+
+@pytest.fixture
+def fresh_plans() -> Iterator[None]:
+    ndjson._plans.clear()
+    ndjson._sighted.clear()
+    yield
+    ndjson._plans.clear()
+    ndjson._sighted.clear()
+
+
+def planned(lines: list[bytes]) -> list[LogRecordJSON]:
+    """Records of ``lines`` once their plans are compiled (third call: sighted, compiled)."""
+    for _ in range(len(lines) + 1):
+        decode_lines(lines, T, {})
+    assert all(tuple(orjson.loads(line)) in ndjson._plans for line in lines)
+    return decode_lines(lines, T, {})
+
+
+def in_order(records: list[LogRecordJSON]) -> bytes:
+    return orjson.dumps(records)
+
+
+@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.parametrize("digits", ["", *("123456789012"[:n] for n in range(13))])
+@pytest.mark.parametrize("zone", ["Z", "z", "", "+01:00", "-00:30"])
+@pytest.mark.parametrize(
+    "prefix", ["2026-11-22T10:00:01", "1970-01-01t00:00:00", "1969-12-31 23:59:59"]
+)
+def test_planned_timestamps_match_parse_rfc3339(prefix: str, digits: str, zone: str) -> None:
+    ts = prefix + ("." + digits if digits else "") + zone
+    ns = parse_rfc3339(ts, False)
+    (r,) = planned([orjson.dumps({"ts": ts, "msg": "m"})])
+    if ns is None or ns < 0:
+        assert "timeUnixNano" not in r
+        assert r["attributes"] == [{"key": "ts", "value": {"stringValue": ts}}]
+    else:
+        assert r["timeUnixNano"] == str(ns)
+
+
+@pytest.mark.usefixtures("fresh_plans")
+def test_planned_record_keys_in_key_order() -> None:
+    obj = {
+        "span_id": "EEE19B7EC3C1B174",
+        "level": "verbose-ish",
+        "trace_flags": "0a",
+        "a": 1,
+        "time": 1.5,
+        "trace_id": "5B8EFFF798038103D269B633813FC60C",
+        "severity": "info",
+        "b": [2**64 - 1, -(2**63)],
+    }
+    (r,) = planned([orjson.dumps(obj)])
+    assert list(r) == [
+        "observedTimeUnixNano",
+        "body",
+        "attributes",
+        "spanId",
+        "severityText",
+        "flags",
+        "timeUnixNano",
+        "traceId",
+    ]
+    assert r["flags"] == 10
+    assert r["body"]["kvlistValue"]["values"][-2:] == [
+        {"key": "severity", "value": {"stringValue": "info"}},
+        {
+            "key": "b",
+            "value": {
+                "arrayValue": {
+                    "values": [{"doubleValue": float(2**64 - 1)}, {"intValue": str(-(2**63))}]
+                }
+            },
+        },
+    ]
+    assert in_order([r]) == in_order(
+        [ndjson._decode_object(orjson.loads(orjson.dumps(obj)), str(T))]
+    )
+
+
+@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"ts": "soon", "time": 1700000000, "msg": "m"},
+        {"level": None, "severity": 30, "msg": "m"},
+        {"trace_id": "x", "trace_id2": 1},
+        {"span_id": 5, "trace_flags": 256},
+        {"trace_flags": "0g", "level": 2},
+        {"severity": 25},
+    ],
+)
+def test_planned_value_that_does_not_fit_falls_back(obj: dict[str, Any]) -> None:
+    line = orjson.dumps(obj)
+    expected = ndjson._decode_object(orjson.loads(line), str(T))
+    assert in_order(planned([line])) == in_order([expected])
+
+
+@pytest.mark.usefixtures("fresh_plans")
+def test_one_compile_per_call_and_only_when_seen_twice() -> None:
+    lines = [orjson.dumps({f"k{i}": i}) for i in range(3)]
+    decode_lines(lines, T, {})
+    assert ndjson._plans == {}
+    decode_lines(lines, T, {})
+    assert list(ndjson._plans) == [("k0",)]
+    decode_lines(lines, T, {})
+    assert list(ndjson._plans) == [("k0",), ("k1",)]
+
+
+@pytest.mark.usefixtures("fresh_plans")
+def test_wide_objects_are_never_compiled() -> None:
+    obj = {f"k{i}": i for i in range(ndjson.PLAN_MAX_KEYS + 1)}
+    (r,) = planned([orjson.dumps(obj)])
+    assert ndjson._plans[tuple(obj)] is ndjson._decode_object
+    assert len(r["body"]["kvlistValue"]["values"]) == ndjson.PLAN_MAX_KEYS + 1
+
+
+@pytest.mark.usefixtures("fresh_plans")
+def test_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ndjson, "PLAN_ENTRIES", 2)
+    monkeypatch.setattr(ndjson, "TEXT_CACHE_ENTRIES", 2)
+    for i in range(5):
+        line = orjson.dumps({f"k{i}": 1, "ts": f"2026-11-22T10:00:0{i}Z", "level": f"L{i}"})
+        (r,) = planned([line])
+        assert r["timeUnixNano"] == str(parse_rfc3339(f"2026-11-22T10:00:0{i}Z", False))
+        assert r["severityText"] == f"L{i}"
+        assert len(ndjson._plans) <= 2
+        assert len(ndjson._sighted) <= 2
+        assert len(ndjson._second_texts) <= 2
+        assert len(ndjson._severities) <= 2
