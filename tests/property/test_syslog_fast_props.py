@@ -6,7 +6,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gophership.protocol.framing import split_frames
-from gophership.protocol.syslog import decode_frames, decode_line_chunk
+from gophership.protocol.syslog import decode_line_chunk, decode_octet_chunk, parse_frame
 from gophership.protocol.timestamp import unix_seconds
 from gophership.record import Codec, LogRecordJSON
 
@@ -31,10 +31,20 @@ OBSERVED = st.sampled_from(
 )
 
 
-def reference(data: bytes, observed_ns: int) -> tuple[list[LogRecordJSON], dict[str, int]]:
+def strict(frames: list[bytes], observed_ns: int) -> tuple[list[LogRecordJSON], dict[str, int]]:
+    """The reference: the strict per-frame parser, frame by frame."""
     reasons: dict[str, int] = {}
-    records = decode_frames(split_frames(Codec.SYSLOG_LINE, data), observed_ns, reasons)
+    records = []
+    for frame in frames:
+        record, reason = parse_frame(frame, observed_ns, str(observed_ns))
+        records.append(record)
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
     return records, reasons
+
+
+def reference(data: bytes, observed_ns: int) -> tuple[list[LogRecordJSON], dict[str, int]]:
+    return strict(split_frames(Codec.SYSLOG_LINE, data), observed_ns)
 
 
 def check(data: bytes, observed_ns: int) -> None:
@@ -224,3 +234,21 @@ def test_mixed_chunk_matches_reference(
     if cut_last and data:
         data = data[:-1]
     check(data, observed_ns)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(ANY_LINE, st.sampled_from([b"", b"", b"\n", b"\r\n", b"\x00", b"\r"])),
+        max_size=8,
+    ),
+    OBSERVED,
+)
+def test_octet_chunk_matches_reference(lines: list[tuple[bytes, bytes]], observed_ns: int) -> None:
+    data = b"".join(b"%d %s" % (len(line + end), line + end) for line, end in lines)
+    want, want_reasons = strict(split_frames(Codec.SYSLOG_OCTET, data), observed_ns)
+    reasons: dict[str, int] = {}
+    got = decode_octet_chunk(data, observed_ns, reasons)
+    assert got == want
+    assert [list(r) for r in got] == [list(r) for r in want]
+    assert reasons == want_reasons

@@ -5,13 +5,23 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gophership.protocol.syslog import PARSE_ERRORS, SEVERITY, decode_frames, parse_frame
+from gophership.protocol import syslog
+from gophership.protocol.framing import split_frames
+from gophership.protocol.syslog import (
+    PARSE_ERRORS,
+    SEVERITY,
+    decode_frames,
+    decode_line_chunk,
+    decode_octet_chunk,
+    parse_frame,
+)
 from gophership.protocol.timestamp import (
     civil_from_days,
     days_from_civil,
     parse_rfc3339,
     unix_seconds,
 )
+from gophership.record import Codec
 
 if TYPE_CHECKING:
     from gophership.record import LogRecordJSON
@@ -234,3 +244,71 @@ def test_timestamp_helpers() -> None:
     assert parse_rfc3339("2024-1-02T03:04:05Z", False) is None
     assert parse_rfc3339("short", False) is None
     assert parse_rfc3339("2024-01-02T03:04:05+23:60", False) is None
+
+
+def _reference(data: bytes, observed: int = OBS) -> tuple[list[LogRecordJSON], dict[str, int]]:
+    reasons: dict[str, int] = {}
+    return decode_frames(split_frames(Codec.SYSLOG_LINE, data), observed, reasons), reasons
+
+
+def _same_as_reference(data: bytes, observed: int = OBS) -> list[LogRecordJSON]:
+    reasons: dict[str, int] = {}
+    got = decode_line_chunk(data, observed, reasons)
+    want, want_reasons = _reference(data, observed)
+    assert got == want
+    assert [list(r) for r in got] == [list(r) for r in want]
+    assert reasons == want_reasons
+    return got
+
+
+FAST_LINES = [
+    b"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 42 ID47 "
+    b'[exampleSDID@32473 iut="3" eventSource="Application"][x@1] \xef\xbb\xbfAn event',
+    b'<165>1 2003-10-11T22:14:15.003Z h a - - [a i="1"][b][c j="2" k=""]',
+    b"<14>1 - - - - - -",
+    b"<14>1 - - - - - - ",
+    b"<14>1 1985-04-12T19:20:50.52-04:00 - - - - -",
+    b"<14>1 2016-02-30T00:00:00Z - - - - - bad date",
+    b"<14>1 1970-01-01T00:00:00.5Z - - - - - epoch",
+    b'<14>1 - - - - - [a][b x="1"][a] repeated SD-ID',
+    b"<38>Mar 27 19:06:53 source_server sshd(pam_unix)[12750]: session opened",
+    b"<13>Nov 22 19:14:43 web-1 su: \xef\xbb\xbfx",
+    b"<13>Nov  2 19:14:43 web-1 no tag here",
+    b"<13>Dec 31 23:59:59 h t: from last year",
+    b"<13>Feb 29 00:00:01 h t: no such day",
+    b"<13>Nov 22 19:14:43 2024 h t: a year",
+    b"plain",
+]
+
+
+def test_line_chunk_fast_path_matches_reference() -> None:
+    data = b"\n".join(FAST_LINES) + b"\r\n\x00\n"
+    records = _same_as_reference(data)
+    assert len(records) == len(FAST_LINES)
+    jan_2027 = unix_seconds(2027, 1, 1, 0, 0, 5)
+    assert jan_2027 is not None
+    _same_as_reference(data, jan_2027 * 10**9)  # the year of the BSD times changes
+    _same_as_reference(data[:-3] + b"\r")
+    _same_as_reference(b"<13>1 - - - - - - \xff\n" + data)  # not UTF-8: frame by frame
+    octet = b"".join(b"%d %s" % (len(line), line) for line in FAST_LINES)
+    reasons: dict[str, int] = {}
+    assert decode_octet_chunk(octet, OBS, reasons) == records
+    assert reasons == _reference(data)[1]
+
+
+def test_fast_path_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(syslog, "_FAST_CACHE_ENTRIES", 2)
+    for cache in ("_heads", "_sds", "_tags", "_times", "_bsd_times"):
+        monkeypatch.setattr(syslog, cache, {})
+    lines = [
+        b'<%d>1 2026-01-%02dT00:00:00+0%d:00 h%d a p m [a i="%d"] x' % (i, i + 1, i % 3, i, i)
+        for i in range(8)
+    ] + [b"<13>Nov %2d 19:14:43 h%d t[%d]: m" % (i + 1, i, i) for i in range(8)]
+    data = b"\n".join(lines)
+    _same_as_reference(data)
+    _same_as_reference(data)
+    assert len(syslog._heads) <= 2
+    assert len(syslog._sds) <= 2
+    assert len(syslog._tags) <= 2
+    assert len(syslog._bsd_times) <= 2
+    assert all(len(c) <= 2 for c in syslog._times.values())

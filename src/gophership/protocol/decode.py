@@ -52,14 +52,16 @@ def _raw_lines(lines: list[bytes], observed: str) -> list[LogRecordJSON]:
 def decode_chunk(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeResult:
     """Parse every frame of ``data`` (a chunk as framed for ``codec``) into records."""
     reasons: dict[str, int] = {}
-    if codec is Codec.SYSLOG_LINE:
-        records = syslog.decode_line_chunk(data, observed_unix_nano, reasons)
+    if codec is Codec.SYSLOG_LINE or codec is Codec.SYSLOG_OCTET:
+        # Whole-chunk syslog fast paths (syslog.py rule 4).
+        decode = (
+            syslog.decode_line_chunk if codec is Codec.SYSLOG_LINE else syslog.decode_octet_chunk
+        )
+        records = decode(data, observed_unix_nano, reasons)
         return DecodeResult(records, sum(reasons.values()), reasons)
     frames = split_frames(codec, data)
     if codec is Codec.NDJSON:
         records = ndjson.decode_lines(frames, observed_unix_nano, reasons)
-    elif codec is Codec.SYSLOG_OCTET:
-        records = syslog.decode_frames(frames, observed_unix_nano, reasons)
     else:
         records = _raw_lines(frames, str(observed_unix_nano))
     return DecodeResult(records, sum(reasons.values()), reasons)

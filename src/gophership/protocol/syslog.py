@@ -23,11 +23,13 @@ Rules:
    RFC 3164 accepts what real senders emit; its only hard error is a missing or bad PRI. A
    frame without PRI is an error (``missing_pri``) that still carries the RFC 3164 §4.3.3
    default PRI 13 (user.notice).
-3. The common RFC 5424 shape (no SD escapes, no duplicate SD-IDs, valid UTF-8) is matched by
-   one compiled regex per frame (:data:`_FAST_5424`, the scan runs in C) and built with
-   minimal Python; every other frame goes through the strict parser, which is the reference:
-   the fast path only accepts frames for which both give the same record (a property test
-   holds them equal).
+3. :func:`parse_frame` makes one pass over each frame with ``str.split``/``find``; it is the
+   reference.
+4. A ``SYSLOG_LINE`` chunk goes through :func:`decode_line_chunk` (a ``SYSLOG_OCTET`` chunk
+   too, joined with LF, when no frame is empty or holds LF, CR or NUL): one regex over the
+   whole chunk (:data:`_FAST`) recognises the common valid RFC 5424 and RFC 3164 shapes in C
+   and builds their records from cached parts; every other line goes through
+   :func:`parse_frame`. A property test holds both to the same records.
 """
 
 from __future__ import annotations
@@ -37,19 +39,20 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from gophership.protocol.framing import split_frames
-from gophership.protocol.timestamp import (
-    SCALE,
-    civil_from_days,
-    parse_rfc3339,
-    prefix_seconds,
-    unix_seconds,
-)
+from gophership.protocol.timestamp import civil_from_days, parse_rfc3339, unix_seconds
 from gophership.record import Codec
 
 if TYPE_CHECKING:
     from gophership.record import AnyValueJSON, KeyValueJSON, LogRecordJSON
 
-__all__ = ["PARSE_ERRORS", "SEVERITY", "decode_frames", "decode_line_chunk", "parse_frame"]
+__all__ = [
+    "PARSE_ERRORS",
+    "SEVERITY",
+    "decode_frames",
+    "decode_line_chunk",
+    "decode_octet_chunk",
+    "parse_frame",
+]
 
 PARSE_ERRORS: Final = frozenset(
     {
@@ -322,126 +325,6 @@ def _rfc3164(
     return _body(rest, raw), time_ns
 
 
-_SD_NAME: Final = r"[!#-<>-\\^-~]{1,32}"  # PRINTUSASCII except '=', SP, ']', '"' (RFC 5424 §6.3)
-_FAST_5424: Final = re.compile(
-    r"<(0|[1-9][0-9]{0,2})>([1-9][0-9]{0,2}) "  # PRI, VERSION
-    r"(?:-|([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})) "  # TIMESTAMP: second prefix, fraction, zone
-    r"([!-~]{1,255}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) "  # HOST APP PROCID MSGID
-    r"(-|(?:\[" + _SD_NAME + r"(?: " + _SD_NAME + r'="[^"\\\]]*")*\])+)'  # SD, no escapes
-    r"(?: (.*))?",  # MSG
-    re.DOTALL,
-)
-_FAST_SD_ELEMENT: Final = re.compile(r"\[(" + _SD_NAME + r")((?: " + _SD_NAME + r'="[^"]*")*)\]')
-_FAST_SD_PARAM: Final = re.compile(r" (" + _SD_NAME + r')="([^"]*)"')
-
-
-# Attribute dicts shared by value: hosts, apps, SD blocks repeat from line to line, and records
-# are read-only once built. Each cache holds at most _CACHE_ENTRIES and is cleared when full.
-_CACHE_ENTRIES: Final = 4096
-_HEADER_KV: Final[dict[tuple[str, str], KeyValueJSON]] = {}
-_SD_KV: Final[dict[str, KeyValueJSON | None]] = {}
-_PRI_VERSION: Final[dict[tuple[str, str], tuple[KeyValueJSON, ...] | None]] = {}
-
-
-def _header_kv(key: str, value: str) -> KeyValueJSON:
-    if len(_HEADER_KV) >= _CACHE_ENTRIES:
-        _HEADER_KV.clear()
-    kv: KeyValueJSON = {"key": key, "value": {"stringValue": value}}
-    _HEADER_KV[key, value] = kv
-    return kv
-
-
-def _sd_kv(sd: str) -> KeyValueJSON | None:
-    """The ``structured_data`` attribute of a no-escape SD block; None on a duplicate SD-ID."""
-    if len(_SD_KV) >= _CACHE_ENTRIES:
-        _SD_KV.clear()
-    elements: list[KeyValueJSON] = []
-    ids: set[str] = set()
-    kv: KeyValueJSON | None = {
-        "key": "structured_data",
-        "value": {"kvlistValue": {"values": elements}},
-    }
-    for sd_id, params in _FAST_SD_ELEMENT.findall(sd):
-        if sd_id in ids:
-            kv = None  # a duplicate SD-ID is an error: the strict parser reports it
-            break
-        ids.add(sd_id)
-        values: list[KeyValueJSON] = [
-            {"key": k, "value": {"stringValue": v}} for k, v in _FAST_SD_PARAM.findall(params)
-        ]
-        elements.append({"key": sd_id, "value": {"kvlistValue": {"values": values}}})
-    _SD_KV[sd] = kv
-    return kv
-
-
-def _pri_version(pri_s: str, version_s: str) -> tuple[KeyValueJSON, ...] | None:
-    pri = _PRI_LOOKUP.get(pri_s, -1)
-    attrs = None if pri < 0 else (*_PRI_ATTRS[pri], _VERSION_ATTRS[int(version_s)])
-    _PRI_VERSION[pri_s, version_s] = attrs  # at most 192 x 999 keys, in practice a handful
-    return attrs
-
-
-def _fast_5424(text: str, observed: str) -> LogRecordJSON | None:
-    """The record of a common-shape RFC 5424 frame, or None to use the strict parser."""
-    m = _FAST_5424.fullmatch(text)
-    if m is None:
-        return None
-    pri_s, version_s, prefix, frac, zone, host, app, procid, msgid, sd, msg = m.groups()
-    head = _PRI_VERSION.get((pri_s, version_s), ())
-    if head == ():
-        head = _pri_version(pri_s, version_s)
-    if head is None:
-        return None
-    time_ns: int | None = None
-    if prefix is not None:
-        secs = prefix_seconds(prefix)
-        if secs is None:
-            return None
-        if zone != "Z":
-            oh = int(zone[1:3])
-            om = int(zone[4:6])
-            if oh > 23 or om > 59:
-                return None
-            secs += (oh * 3600 + om * 60) if zone[0] == "-" else -(oh * 3600 + om * 60)
-        time_ns = secs * _NS
-        if frac is not None:
-            time_ns += int(frac) * SCALE[len(frac)]
-    attrs: list[KeyValueJSON] = list(head)
-    cache = _HEADER_KV
-    if host != "-":
-        attrs.append(cache.get(("hostname", host)) or _header_kv("hostname", host))
-    if app != "-":
-        attrs.append(cache.get(("appname", app)) or _header_kv("appname", app))
-    if procid != "-":
-        attrs.append(cache.get(("proc_id", procid)) or _header_kv("proc_id", procid))
-    if msgid != "-":
-        attrs.append(cache.get(("msg_id", msgid)) or _header_kv("msg_id", msgid))
-    if sd != "-":
-        sd_kv = _SD_KV.get(sd, ()) if sd in _SD_KV else _sd_kv(sd)
-        if sd_kv is None or sd_kv == ():
-            return None
-        attrs.append(sd_kv)  # type: ignore[arg-type]  # () was ruled out just above
-    pri = int(pri_s)
-    if msg is None:
-        body: AnyValueJSON = {}
-    elif msg[:1] == "\ufeff":
-        body = {"stringValue": msg[1:]}
-    else:
-        body = {"stringValue": msg}
-    number, keyword = SEVERITY[pri & 7]
-    record: LogRecordJSON = {
-        "observedTimeUnixNano": observed,
-        "body": body,
-        "attributes": attrs,
-        "severityNumber": number,
-        "severityText": keyword,
-    }
-    if time_ns is not None:
-        record["timeUnixNano"] = str(time_ns)
-    return record
-
-
 def parse_frame(frame: bytes, observed_ns: int, observed: str) -> tuple[LogRecordJSON, str | None]:
     """One syslog frame to a record; the second item is the parse_error reason or None.
 
@@ -516,15 +399,7 @@ def decode_frames(
     observed = str(observed_ns)
     records: list[LogRecordJSON] = []
     append = records.append
-    fast = _fast_5424
     for frame in frames:
-        try:
-            fast_record = fast(frame.decode(), observed)
-        except UnicodeDecodeError:
-            fast_record = None
-        if fast_record is not None:
-            append(fast_record)
-            continue
         record, reason = parse_frame(frame, observed_ns, observed)
         append(record)
         if reason is not None:
@@ -600,7 +475,7 @@ def _sd_params(params: str) -> list[KeyValueJSON]:
     return [{"key": n, "value": {"stringValue": v}} for n, v in _SD_PARAM.findall(params)]
 
 
-def _sd_kv(sd: str, sd_id: str, params: str, more: str) -> KeyValueJSON | None:
+def _chunk_sd_kv(sd: str, sd_id: str, params: str, more: str) -> KeyValueJSON | None:
     """The structured_data attribute of an SD the fast regex accepted; None if an SD-ID repeats."""
     elements: list[KeyValueJSON] = [
         {"key": sd_id, "value": {"kvlistValue": {"values": _sd_params(params)}}}
@@ -719,7 +594,7 @@ def decode_line_chunk(
         if lead:
             head = heads.get(lead + hdr) or _head(lead + hdr, lead, hdr)
             if sd_id:
-                sd_kv = sds.get(sd) or _sd_kv(sd, sd_id, params, more)
+                sd_kv = sds.get(sd) or _chunk_sd_kv(sd, sd_id, params, more)
                 attrs = [*head[0], sd_kv] if sd_kv is not None else []
             else:
                 sd_kv = None
@@ -795,3 +670,23 @@ def decode_line_chunk(
         if reason is not None:
             reasons[reason] = reasons.get(reason, 0) + 1
     return records
+
+
+def decode_octet_chunk(
+    data: bytes, observed_ns: int, reasons: dict[str, int]
+) -> list[LogRecordJSON]:
+    """Records for a ``SYSLOG_OCTET`` chunk, as ``decode_frames(split_frames(...))`` (rule 4).
+
+    When no frame is empty or holds LF, CR or NUL, the frames joined with LF are the lines
+    of a ``SYSLOG_LINE`` chunk with the same frames, so they take the chunk fast path.
+    """
+    frames = split_frames(Codec.SYSLOG_OCTET, data)
+    joined = b"\n".join(frames)
+    if (
+        joined.count(b"\n") == len(frames) - 1
+        and joined.find(b"\r") == -1
+        and joined.find(b"\0") == -1
+        and all(frames)
+    ):
+        return decode_line_chunk(joined, observed_ns, reasons)
+    return decode_frames(frames, observed_ns, reasons)
