@@ -7,6 +7,8 @@ fields as attributes, and trace context for NDJSON.
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import os
 import shutil
 import socket
@@ -28,6 +30,7 @@ NC = shutil.which("nc")
 HOST = socket.gethostname()
 SHORT_HOST = HOST.split(".")[0]
 SECOND = 10**9
+ERR = "gophership.parse_error"
 
 
 def logger(*args: str) -> subprocess.Popen[bytes]:
@@ -252,3 +255,40 @@ def test_many_udp_datagrams_each_become_one_record(gs: Daemon) -> None:
     assert {r.source for r in records} == {"syslog_udp"}
     assert {r.attrs["hostname"] for r in records} == {"host"}
     assert gs.metric("gophership_source_received_lines_total", source="syslog_udp") == 300
+
+
+def test_python_syslog_handler_over_tcp_nul_framed_and_udp(gs: Daemon) -> None:
+    """CPython's SysLogHandler: `<PRI>msg\\0`, NUL the only delimiter on TCP (CLIENTS.md §6)."""
+    log = logging.getLogger("e2e.sysloghandler")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    fmt = logging.Formatter("myapp[%(process)d]: %(message)s")
+    tcp = logging.handlers.SysLogHandler(address=gs.addr("syslog"), socktype=socket.SOCK_STREAM)
+    udp = logging.handlers.SysLogHandler(address=gs.addr("syslog_udp"))
+    try:
+        for h in (tcp, udp):
+            h.setFormatter(fmt)
+            log.addHandler(h)
+            log.warning("first via %s", h.socktype.name)
+            log.info("second via %s", h.socktype.name)
+            log.removeHandler(h)
+    finally:
+        tcp.close()
+        udp.close()
+    records = wait_records(gs, 4)
+    assert len(records) == 4
+    # The NUL is the handler's trailer on every transport (vectors client-python-stdlib-udp
+    # and -formatter-tag expect msg without it), not part of the message.
+    got = {str(r.body).removesuffix("\x00"): r for r in records}
+    for kind, source in (("SOCK_STREAM", "syslog"), ("SOCK_DGRAM", "syslog_udp")):
+        first, second = got[f"first via {kind}"], got[f"second via {kind}"]
+        assert (first.source, second.source) == (source, source)
+        assert first.severity == (13, "warning")
+        assert second.severity == (9, "info")
+        assert first.attrs["appname"] == "myapp"
+        assert first.attrs["proc_id"] == str(os.getpid())
+        assert first.attrs["facility"] == 1  # user
+        assert ERR not in first.attrs
+    bodies = sorted(str(r.body) for r in records)
+    assert bodies == sorted(f"{n} via {k}" for n in ("first", "second")
+                            for k in ("SOCK_STREAM", "SOCK_DGRAM")), bodies  # fmt: skip
