@@ -50,9 +50,9 @@ def rfc3164_line(i: int) -> bytes:
     return pad(b"<13>Nov 22 19:14:%02d web-1 sshd[4242]: Accepted publickey for u " % (i % 60))
 
 
-def chunks_of(lines: list[bytes]) -> list[bytes]:
-    data = b"".join(lines)
-    framer = LineFramer(CHUNK)
+def chunks_of(lines: list[bytes], octet: bool = False) -> list[bytes]:
+    data = b"".join(b"%d %s" % (len(x) - 1, x[:-1]) for x in lines) if octet else b"".join(lines)
+    framer: LineFramer | OctetCountFramer = OctetCountFramer(CHUNK) if octet else LineFramer(CHUNK)
     out = [c.data for i in range(0, len(data), CHUNK) for c in framer.feed(data[i : i + CHUNK])]
     return out + [c.data for c in framer.close()]
 
@@ -101,9 +101,10 @@ def main() -> None:
     for name, codec, make in (
         ("decode_chunk NDJSON (6 keys)", Codec.NDJSON, ndjson_line),
         ("decode_chunk RFC 5424", Codec.SYSLOG_LINE, rfc5424_line),
+        ("decode_chunk RFC 5424 octet-counted", Codec.SYSLOG_OCTET, rfc5424_line),
         ("decode_chunk RFC 3164", Codec.SYSLOG_LINE, rfc3164_line),
     ):
-        chunk = chunks_of([make(i) for i in range(320)])[0]
+        chunk = chunks_of([make(i) for i in range(320)], codec is Codec.SYSLOG_OCTET)[0]
         n = len(decode_chunk(codec, chunk, T0).records)
         assert decode_chunk(codec, chunk, T0).errors == 0
         results.append(measure(name, s, n, lambda c=chunk, k=codec: decode_chunk(k, c, T0)))
