@@ -442,19 +442,22 @@ def run_daemon(root: Path, check_exit: bool = True, **overrides: Any) -> Iterato
         )
     ready = _read_ready_line(proc, stderr_path)
     daemon = Daemon(proc, ready, config, config_path, root, stderr_path)
-    ok = False
     try:
         yield daemon
-        ok = True
-    finally:
+    except BaseException:
+        # The test failed: stop the daemon without masking the failure; pytest shows this
+        # under "Captured stderr".
         try:
-            rc = daemon.stop()
-            if ok and check_exit:
-                assert rc == 0, f"exit status {rc}; stderr tail:\n{daemon.stderr_text()[-4000:]}"
-                daemon.log()  # every stderr line is JSON
-        finally:
-            if not ok:  # pytest shows this under "Captured stderr"
-                sys.stderr.write(daemon.stderr_text()[-8000:])
+            daemon.stop(timeout=30)
+        except AssertionError as exc:
+            sys.stderr.write(f"{exc}\n")
+        else:
+            sys.stderr.write(daemon.stderr_text()[-8000:])
+        raise
+    rc = daemon.stop()
+    if check_exit:
+        assert rc == 0, f"exit status {rc}; stderr tail:\n{daemon.stderr_text()[-4000:]}"
+        daemon.log()  # every stderr line is JSON
 
 
 # Clients ------------------------------------------------------------------------------------
