@@ -156,7 +156,7 @@ def test_stdin_import_appends_to_an_existing_vault(tmp_path: Path) -> None:
     assert gs_ctl("verify", "--dir", str(vault)).returncode == 0
 
 
-def test_a_flipped_byte_is_named_by_verify_and_quarantined_on_replay(tmp_path: Path) -> None:
+def test_a_flipped_byte_is_named_by_verify_and_cat_and_quarantined_on_open(tmp_path: Path) -> None:
     data = synth_log(3 * 2**20, seed=4)
     src = tmp_path / "in.log"
     src.write_bytes(data)
@@ -182,8 +182,8 @@ def test_a_flipped_byte_is_named_by_verify_and_quarantined_on_replay(tmp_path: P
     assert victim["segment"].encode() in text.stdout
 
     cat = gs_ctl("cat", "--dir", str(vault))
-    assert cat.returncode == 1
-    assert victim["segment"].encode() in cat.stderr
+    assert cat.returncode == 3
+    assert f"skipped corrupt segment {victim['segment']}".encode() in cat.stderr
     assert gs_ctl("ls", "--dir", str(vault)).returncode == 0
     assert snapshot(vault) == before  # verify, cat and ls modified nothing
 
@@ -192,8 +192,11 @@ def test_a_flipped_byte_is_named_by_verify_and_quarantined_on_replay(tmp_path: P
     kept = lines[: victim["first_seq"]] + lines[victim["last_seq"] + 1 :]
     assert cat.stdout == b"".join(kept)
 
-    # The next writable open quarantines it when replay reaches it; the rest replays intact.
+    # The next writable open's scrub quarantines it before any replay; the rest replays intact.
     with Vault.open(vault, VaultOptions(delete_replayed=False)) as v:
+        assert v.wait_scrubbed(timeout=60)
+        assert (vault / "quarantine" / victim["segment"]).exists()
+        assert v.statistics().quarantined_segments_total == 1
         reader = v.reader()
         out = []
         while (rec := reader.next_record()) is not None:
@@ -202,6 +205,47 @@ def test_a_flipped_byte_is_named_by_verify_and_quarantined_on_replay(tmp_path: P
     assert b"".join(out) == b"".join(kept)
     assert (vault / "quarantine" / victim["segment"]).exists()
     assert gs_ctl("verify", "--dir", str(vault)).returncode == 0
+
+
+def test_cat_writes_every_good_segment_then_exits_3_naming_each_bad_one(tmp_path: Path) -> None:
+    data = synth_log(2 * 2**20, seed=6)
+    src = tmp_path / "in.log"
+    src.write_bytes(data)
+    vault = tmp_path / "vault"
+    imp = gs_ctl("import", "--dir", str(vault), "--segment-bytes", "64KiB", str(src))
+    assert imp.returncode == 0, imp.stderr
+    rows = json.loads(gs_ctl("ls", "--dir", str(vault), "--output", "json").stdout)
+    first, last = rows[0], rows[-1]
+    for row, pos in ((first, 40), (last, -5)):  # a record header; the footer
+        path = vault / row["segment"]
+        raw = bytearray(path.read_bytes())
+        raw[pos] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    before = snapshot(vault)
+
+    cat = gs_ctl("cat", "--dir", str(vault))
+    assert cat.returncode == 3
+    named = [
+        line.split()[5].rstrip(":")
+        for line in cat.stderr.decode().splitlines()
+        if line.startswith("gs-ctl vault: skipped")
+    ]
+    assert named == [first["segment"], last["segment"]]
+    lines = data.splitlines(keepends=True)
+    assert cat.stdout == b"".join(lines[first["last_seq"] + 1 : last["first_seq"]])
+    assert snapshot(vault) == before  # read-only: nothing moved to quarantine/
+
+    # A segment the manifest lists but whose file is gone is named too.
+    (vault / rows[1]["segment"]).unlink()
+    cat = gs_ctl("cat", "--dir", str(vault))
+    assert cat.returncode == 3
+    assert f"{rows[1]['segment']}: segment file is missing".encode() in cat.stderr
+    assert cat.stdout == b"".join(lines[rows[2]["first_seq"] : last["first_seq"]])
+
+    good = tmp_path / "good"
+    assert gs_ctl("import", "--dir", str(good), str(src)).returncode == 0
+    cat = gs_ctl("cat", "--dir", str(good))
+    assert (cat.returncode, cat.stdout, cat.stderr) == (0, data, b"")
 
 
 def test_errors_exit_non_zero(tmp_path: Path) -> None:

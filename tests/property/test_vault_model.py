@@ -1,4 +1,8 @@
-"""The vault against a list model (RuleBasedStateMachine): append, rotate, reopen, crash, replay."""
+"""The vault against a list model (RuleBasedStateMachine): append, rotate, reopen, crash, replay.
+
+Every writable open starts the background scrub; it runs alongside the rules (appends, replays
+that delete segments, crashes that stop it) and must never quarantine an intact segment.
+"""
 
 from __future__ import annotations
 
@@ -108,6 +112,11 @@ class VaultModel(RuleBasedStateMachine):
         assert got == self.model[len(self.model) - len(got) :]
         assert len(got) >= len(self.model) - self.replayed
 
+    @rule()
+    def wait_for_the_scrub(self) -> None:
+        assert self.vault.wait_scrubbed(timeout=30)
+        assert all(s.checksum != "bad" for s in self.vault.segments())
+
     @invariant()
     def statistics_match_the_model(self) -> None:
         stats = self.vault.statistics()
@@ -118,6 +127,8 @@ class VaultModel(RuleBasedStateMachine):
         on_disk = sum(os.path.getsize(p) for p in self.dir.glob("*.seg"))
         assert stats.bytes == on_disk
         assert stats.corrupt_records_total == 0
+        assert stats.quarantined_segments_total == 0
+        assert not (self.dir / "quarantine").exists()
 
 
 VaultModel.TestCase.settings = settings(max_examples=120, stateful_step_count=40, deadline=None)

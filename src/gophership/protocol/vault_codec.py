@@ -95,13 +95,15 @@ MANIFEST_ENTRY: Final = struct.Struct(
     "Q"  # first_seq            u64
     "Q"  # lines                u64
     "I"  # records              u32
-    "I"  # reserved             u32, 0
+    "I"  # flags                u32, bit0 MANIFEST_VERIFIED; other bits written 0, ignored
     "Q"  # raw_bytes            u64
     "Q"  # stored_bytes         u64
     "Q"  # size_bytes           u64, file size including the footer
     "Q"  # created_unix_nano    u64
     "32s"  # sha256             copy of the footer's
 )
+MANIFEST_VERIFIED: Final = 1
+"""Entry flag: the segment's SHA-256 was read back from disk and checked (by a scrub or reader)."""
 CRC_TRAILER: Final = struct.Struct(
     "<I"  # crc32c              u32, CRC32C of every byte before it
 )
@@ -193,7 +195,11 @@ class Footer:
 
 @dataclass(frozen=True, slots=True)
 class ManifestEntry:
-    """One sealed segment as the manifest lists it."""
+    """One sealed segment as the manifest lists it.
+
+    ``verified``: its SHA-256 was once read back from disk and matched (a writable open's
+    scrub skips it); stored as flag bit0, so a manifest without it reads as unverified.
+    """
 
     segment_index: int
     first_seq: int
@@ -204,6 +210,7 @@ class ManifestEntry:
     size_bytes: int
     created_unix_nano: int
     sha256: bytes
+    verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,7 +523,7 @@ def encode_manifest(manifest: Manifest) -> bytes:
             e.first_seq,
             e.lines,
             e.records,
-            0,
+            MANIFEST_VERIFIED if e.verified else 0,
             e.raw_bytes,
             e.stored_bytes,
             e.size_bytes,
@@ -549,10 +556,23 @@ def decode_manifest(data: bytes) -> Manifest:
         raise CorruptSegment("manifest CRC mismatch")
     entries = []
     for i in range(count):
-        idx, seq, lines, records, _r, raw, stored, size, created, sha = MANIFEST_ENTRY.unpack_from(
-            data, MANIFEST_HEADER.size + i * MANIFEST_ENTRY.size
+        idx, seq, lines, records, flags, raw, stored, size, created, sha = (
+            MANIFEST_ENTRY.unpack_from(data, MANIFEST_HEADER.size + i * MANIFEST_ENTRY.size)
         )
-        entries.append(ManifestEntry(idx, seq, lines, records, raw, stored, size, created, sha))
+        entries.append(
+            ManifestEntry(
+                idx,
+                seq,
+                lines,
+                records,
+                raw,
+                stored,
+                size,
+                created,
+                sha,
+                verified=bool(flags & MANIFEST_VERIFIED),
+            )
+        )
     return Manifest(next_seq, next_index, generation, tuple(entries))
 
 

@@ -7,8 +7,10 @@ Rules:
 2. ``import`` cuts input at newline boundaries into chunks of about ``IMPORT_CHUNK_BYTES``
    (codec ``RAW_LINES``); a final line without a newline is stored as-is, so ``cat`` gives
    back the input bit for bit.
-3. Each subcommand is a function ``(args) -> int`` returning the exit status: 0 success, 1 a
-   problem in the vault (``verify`` found bad segments, ``cat`` skipped one), 2 an error.
+3. Each subcommand is a function ``(args) -> int`` returning the exit status: 0 success, 1
+   ``verify`` found bad segments, 2 an error, 3 ``cat`` skipped corrupt segments. Like ``zcat``
+   on a damaged file, ``cat`` first writes every good segment, in order and bit-identical,
+   and names each skipped segment on stderr.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ IMPORT_CHUNK_BYTES: Final = 256 * 1024
 """Target chunk size for ``import``; a chunk ends at the last newline within it."""
 MAX_LINE_CHUNK_BYTES: Final = 16 * 2**20
 """A line longer than this is cut (still bit-identical on ``cat``, but split in two records)."""
+
+EXIT_CAT_SKIPPED: Final = 3
+"""``cat`` wrote every readable record but skipped corrupt or missing segments."""
 
 _DEFAULTS: Final = VaultOptions()
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -174,7 +179,11 @@ def _open_read_only(directory: str) -> Vault | None:
 
 
 def cmd_cat(args: argparse.Namespace) -> int:
-    """Stream every stored payload to stdout, record by record."""
+    """Stream every good payload to stdout in order; 3 and the bad segments if any was skipped.
+
+    A sealed segment is checked whole (SHA-256, footer) before any of its records is written,
+    so a corrupt segment contributes nothing; read-only, so nothing is moved.
+    """
     vault = _open_read_only(args.dir)
     if vault is None:
         return 2
@@ -187,12 +196,15 @@ def cmd_cat(args: argparse.Namespace) -> int:
     finally:
         reader.close()
         vault.close()
-    bad = [s.name for s in vault.segments() if s.checksum == "bad"]
-    stats = vault.statistics()
-    if bad or stats.corrupt_records_total or stats.quarantined_segments_total:
-        _err(f"skipped corrupt segments: {', '.join(bad) or '(unreadable header)'}")
-        return 1
-    return 0
+    skipped = {p.segment: p.problem for p in vault.recovery_problems()}
+    skipped.update((s.name, s.problem) for s in vault.segments() if s.checksum == "bad")
+    for name, problem in sorted(skipped.items()):
+        _err(f"skipped corrupt segment {name}: {problem}")
+    if vault.statistics().corrupt_records_total and not skipped:
+        _err("skipped corrupt records (the vault changed while it was read)")
+    elif not skipped:
+        return 0
+    return EXIT_CAT_SKIPPED
 
 
 def _segment_row(s: SegmentInfo) -> dict[str, Any]:

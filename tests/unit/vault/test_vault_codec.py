@@ -165,6 +165,23 @@ def test_manifest_round_trip_and_checks() -> None:
         vc.decode_manifest(b"XXXX" + data[4:])
 
 
+def test_manifest_verified_flag_round_trips_and_ignores_unknown_bits() -> None:
+    sha = hashlib.sha256(b"x").digest()
+    entries = (
+        vc.ManifestEntry(1, 0, 10, 2, 500, 200, 424, 1700, sha, verified=True),
+        vc.ManifestEntry(2, 10, 10, 2, 500, 200, 424, 1700, sha),
+    )
+    data = vc.encode_manifest(vc.Manifest(20, 3, 1, entries))
+    assert [e.verified for e in vc.decode_manifest(data).entries] == [True, False]
+    flags_at = vc.MANIFEST_HEADER.size + 28  # the entry's former reserved u32
+    assert data[flags_at : flags_at + 4] == b"\x01\x00\x00\x00"
+    # Bits 1..31 are reserved: a future writer may set them, this version ignores them.
+    body = bytearray(data[: -vc.CRC_TRAILER.size])
+    body[flags_at + vc.MANIFEST_ENTRY.size] = 0xFE
+    patched = bytes(body) + vc.CRC_TRAILER.pack(crc32c.crc32c(bytes(body)))
+    assert [e.verified for e in vc.decode_manifest(patched).entries] == [True, False]
+
+
 def test_cursor_round_trip_and_checks() -> None:
     cursor = vc.Cursor(segment_index=3, offset=4096, next_seq=77, records_done=5, raw_done=999)
     data = vc.encode_cursor(cursor)

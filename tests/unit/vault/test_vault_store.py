@@ -15,6 +15,7 @@ from gophership.errors import ClosedResourceError, ConfigError, VaultError, Vaul
 from gophership.protocol.vault_codec import FOOTER, SEGMENT_HEADER, scan_records
 from gophership.record import Codec
 from gophership.vault import OsFilesystem, RateLimiter, Vault, VaultOptions
+from gophership.vault.store import segment_name
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -136,6 +137,8 @@ def test_options_are_validated() -> None:
         VaultOptions(max_bytes=0)
     with pytest.raises(ConfigError):
         VaultOptions(segment_max_age_seconds=0)
+    with pytest.raises(ConfigError):
+        VaultOptions(scrub_bytes_per_second=-1)
 
 
 def test_rotation_by_age_in_append_and_tick(tmp_path: Path) -> None:
@@ -414,26 +417,219 @@ def test_flipping_any_byte_of_a_sealed_segment_is_detected_and_quarantined(
         assert ro.verify() == []
 
 
-def test_open_trusts_sealed_segments_and_reads_only_the_active_one(tmp_path: Path) -> None:
-    fs = CountingFS(real_fsync=False)
+class GatedFS(CountingFS):
+    """CountingFS whose opens off the main thread (the scrub) are recorded apart and can wait.
+
+    ``gate`` is set by default; clear it to hold the scrub at its next open of a file named in
+    ``hold`` (every file when ``hold`` is empty).
+    """
+
+    def __init__(self, hold: frozenset[str] = frozenset()) -> None:
+        super().__init__(real_fsync=False)
+        self.hold = hold
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = threading.Event()
+        self.scrub_opened: list[str] = []
+
+    def open_ro(self, path: str) -> int:
+        if threading.current_thread() is threading.main_thread():
+            return super().open_ro(path)
+        name = os.path.basename(path)
+        self.scrub_opened.append(name)
+        if not self.hold or name in self.hold:
+            self.held.set()
+            assert self.gate.wait(timeout=30)
+        return OsFilesystem.open_ro(self, path)
+
+
+def _many_segments(directory: Path, count: int) -> VaultOptions:
     opts = VaultOptions(fsync="never", segment_bytes=200, compress=False)
-    with Vault.open(tmp_path, opts, fs=fs) as vault:
-        for i in range(2000):
-            vault.append(b"%d\n" % i + b"x" * 150, lines=1)
-        vault.append(b"tail\n", lines=1)
-        vault.abandon()
-    assert len(segment_files(tmp_path)) == 2001
-    fs = CountingFS(real_fsync=False)
+    vault = Vault.open(directory, opts, fs=CountingFS(real_fsync=False))
+    for i in range(count):
+        vault.append(b"%d\n" % i + b"x" * 150, lines=1)
+    vault.append(b"tail\n", lines=1)
+    vault.abandon()
+    assert len(segment_files(directory)) == count + 1
+    return opts
+
+
+def test_open_reads_only_the_active_segment_and_scrubs_the_rest_in_the_background(
+    tmp_path: Path,
+) -> None:
+    opts = _many_segments(tmp_path, 2000)
+    fs = GatedFS()
+    fs.gate.clear()  # hold the scrub before its first segment: open must not wait for it
     vault = Vault.open(tmp_path, opts, fs=fs)
-    assert fs.opened == ["00000000000000002001.seg", "00000000000000002001.seg"]
-    assert len(vault.segments()) == 2001
-    assert vault.statistics().lines == 2001
+    try:
+        assert fs.opened == ["00000000000000002001.seg", "00000000000000002001.seg"]
+        assert len(vault.segments()) == 2001
+        assert vault.statistics().lines == 2001
+        assert not vault.wait_scrubbed(timeout=0)
+        assert all(s.checksum == "unverified" for s in vault.segments()[:-1])
+        vault.append(b"more\n", lines=1)  # appends do not wait for the scrub either
+    finally:
+        fs.gate.set()
+    assert vault.wait_scrubbed(timeout=60)
+    assert fs.scrub_opened == [segment_name(i) for i in range(1, 2001)]  # oldest first
+    assert vault.statistics().scrubbed_segments_total == 2000
+    assert vault.statistics().quarantined_segments_total == 0
+    assert [s.checksum for s in vault.segments()] == ["ok"] * 2000 + ["active"]
     fs.opened.clear()
-    assert vault.reader().next_record() is not None  # verifies lazily, one segment
-    assert fs.opened == ["00000000000000000001.seg", "00000000000000000001.seg"]
-    assert vault.segments()[0].checksum == "ok"
-    assert vault.segments()[1].checksum == "unverified"
+    assert vault.reader().next_record() is not None  # already checked: no second pass
+    assert fs.opened == ["00000000000000000001.seg"]
+    vault.abandon()  # a crash: the scrub already wrote its progress into MANIFEST
+
+    fs = GatedFS()
+    with Vault.open(tmp_path, opts, fs=fs) as vault:
+        assert vault.wait_scrubbed(timeout=0)  # nothing left to check: no scrub at all
+        assert vault.statistics().scrubbed_segments_total == 0
+        assert fs.scrub_opened == []
+        assert fs.opened == ["00000000000000002001.seg", "00000000000000002001.seg"]
+
+
+def test_verified_flags_survive_close_reopen_and_later_seals(tmp_path: Path) -> None:
+    d, per_segment = _build_sealed(tmp_path)
+    opts = VaultOptions(fsync="never", delete_replayed=False)
+    with Vault.open(d, opts) as vault:  # a manifest without flags: everything is scrubbed
+        assert vault.wait_scrubbed(timeout=30)
+        assert vault.statistics().scrubbed_segments_total == 5
+        vault.append(b"new\n", lines=1)
+        vault.rotate()  # sealed by this process: checked on the next open, not now
+    fs = GatedFS()
+    with Vault.open(d, opts, fs=fs) as vault:
+        assert vault.wait_scrubbed(timeout=30)
+        assert fs.scrub_opened == ["00000000000000000006.seg"]
+        assert vault.statistics().scrubbed_segments_total == 1
+        assert [r.payload for r in read_all(vault)] == [
+            *(p for b in per_segment for p in b),
+            b"new\n",
+        ]
+    fs = GatedFS()
+    with Vault.open(d, opts, fs=fs) as vault:
+        assert vault.wait_scrubbed(timeout=30)
+        assert fs.scrub_opened == []
+        assert fs.opened == []  # no active segment, every sealed one verified: nothing read
+    with Vault.open(d, read_only=True) as ro:  # verified or not, readers check before reading
+        assert ro.wait_scrubbed()
+        assert len(read_all(ro)) == 16
+
+
+def test_close_interrupts_a_throttled_scrub_and_the_next_open_resumes(tmp_path: Path) -> None:
+    d, _ = _build_sealed(tmp_path)
+    slow = VaultOptions(fsync="never", delete_replayed=False, scrub_bytes_per_second=1)
+    fs = GatedFS(hold=frozenset({"00000000000000000001.seg"}))
+    fs.gate.clear()
+    vault = Vault.open(d, slow, fs=fs)
+    assert fs.held.wait(timeout=30)
+    fs.gate.set()  # from here on the scrub waits on the 1 byte/s bucket: hours for segment 1
+    assert not vault.wait_scrubbed(timeout=0.01)
+    vault.append(b"x\n", lines=1)  # the writer never waits for the scrub
+    vault.close()  # interrupts the bucket wait and joins the thread
+    assert not vault.wait_scrubbed()
+    assert fs.scrub_opened == ["00000000000000000001.seg"]
+    assert vault.statistics().scrubbed_segments_total == 0
+    fs = GatedFS()
+    with Vault.open(d, VaultOptions(fsync="never", delete_replayed=False), fs=fs) as vault:
+        assert vault.wait_scrubbed(timeout=30)
+        assert fs.scrub_opened == [segment_name(i) for i in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["segment header", "record header", "payload", "footer", "footer CRC"],
+)
+def test_a_flipped_byte_is_quarantined_by_the_scrub_on_open(
+    tmp_path: Path, where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    d, per_segment = _build_sealed(tmp_path)
+    victim = segment_files(d)[2]
+    pristine = _snapshot(d)
+    raw = bytearray(victim.read_bytes())
+    pos = {
+        "segment header": 10,
+        "record header": SEGMENT_HEADER.size + 5,
+        "payload": SEGMENT_HEADER.size + 36 + 3,
+        "footer": len(raw) - FOOTER.size + 30,
+        "footer CRC": len(raw) - 1,
+    }[where]
+    raw[pos] ^= 0x01
+    victim.write_bytes(bytes(raw))
+    fs = GatedFS()
+    with Vault.open(d, VaultOptions(delete_replayed=False), fs=fs) as vault:
+        assert vault.wait_scrubbed(timeout=30)
+        assert not victim.exists()
+        assert (d / "quarantine" / victim.name).read_bytes() == bytes(raw)
+        stats = vault.statistics()
+        assert (stats.quarantined_segments_total, stats.scrubbed_segments_total) == (1, 5)
+        assert stats.corrupt_records_total == 0
+        assert [s.name for s in vault.segments()] == [segment_name(i) for i in (1, 2, 4, 5)]
+        got = read_all(vault)
+    expected = [p for i, batch in enumerate(per_segment) if i != 2 for p in batch]
+    assert [r.payload for r in got] == expected
+    for name, content in pristine.items():  # every other segment is untouched, bit for bit
+        if name.endswith(".seg") and name != victim.name:
+            assert (d / name).read_bytes() == content
+    warnings = [r for r in caplog.records if r.getMessage() == "Vault segment failed its checksum."]
+    assert [r.__dict__["segment"] for r in warnings] == [victim.name]
+    with Vault.open(d, read_only=True) as ro:
+        assert ro.verify() == []
+
+
+def test_a_segment_quarantined_while_the_reader_is_on_it_is_skipped(tmp_path: Path) -> None:
+    d, per_segment = _build_sealed(tmp_path)
+    victim = segment_files(d)[2]
+    fs = GatedFS(hold=frozenset({victim.name}))
+    fs.gate.clear()
+    vault = Vault.open(d, VaultOptions(delete_replayed=False), fs=fs)
+    try:
+        assert fs.held.wait(timeout=30)  # the scrub passed its skip check and waits to open it
+        reader = vault.reader()
+        got = [reader.next_record() for _ in range(7)]  # segments 1, 2 and the victim's first
+        raw = bytearray(victim.read_bytes())
+        raw[-10] ^= 0xFF  # the disk goes bad under the reader, which already checked it
+        victim.write_bytes(bytes(raw))
+    finally:
+        fs.gate.set()
+    assert vault.wait_scrubbed(timeout=30)
+    assert vault.statistics().quarantined_segments_total == 1
+    while (rec := reader.next_record()) is not None:
+        got.append(rec)
+    assert [r.payload if r else None for r in got] == [
+        *per_segment[0],
+        *per_segment[1],
+        per_segment[2][0],
+        *per_segment[3],
+        *per_segment[4],
+    ]
+    stats = vault.statistics()
+    assert (stats.quarantined_segments_total, stats.corrupt_records_total) == (1, 0)
+    reader.close()
     vault.close()
+    assert (d / "quarantine" / victim.name).exists()
+
+
+def test_the_scrub_and_a_reader_finding_the_same_bad_segment_count_it_once(
+    tmp_path: Path,
+) -> None:
+    d, per_segment = _build_sealed(tmp_path)
+    victim = segment_files(d)[1]
+    raw = bytearray(victim.read_bytes())
+    raw[SEGMENT_HEADER.size + 40] ^= 0x10
+    victim.write_bytes(bytes(raw))
+    fs = GatedFS(hold=frozenset({victim.name}))
+    fs.gate.clear()
+    vault = Vault.open(d, VaultOptions(delete_replayed=False), fs=fs)
+    try:
+        assert fs.held.wait(timeout=30)
+        got = [r.payload for r in read_all(vault)]  # the reader quarantines it first
+        assert vault.statistics().quarantined_segments_total == 1
+    finally:
+        fs.gate.set()
+    assert vault.wait_scrubbed(timeout=30)
+    assert vault.statistics().quarantined_segments_total == 1
+    vault.close()
+    assert got == [p for i, b in enumerate(per_segment) if i != 1 for p in b]
 
 
 def test_lost_manifest_is_rebuilt_from_footers(tmp_path: Path) -> None:
