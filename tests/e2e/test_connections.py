@@ -68,8 +68,22 @@ def test_slow_and_silent_clients_do_not_block_the_others(gs: Daemon) -> None:
     slow_line = b'{"msg":"slow ' + b"s" * 120 + b'"}'  # ~135 bytes at 50 ms each: ~7 s
     stop = threading.Event()
     progress = {"sent": 0}
-    slow = socket.create_connection(addr, timeout=30)
-    silent = socket.create_connection(addr, timeout=30)
+    with (
+        socket.create_connection(addr, timeout=30) as slow,
+        socket.create_connection(addr, timeout=30) as silent,
+    ):
+        check_slow_and_silent(gs, slow, silent, slow_line, stop, progress)
+
+
+def check_slow_and_silent(
+    gs: Daemon,
+    slow: socket.socket,
+    silent: socket.socket,
+    slow_line: bytes,
+    stop: threading.Event,
+    progress: dict[str, int],
+) -> None:
+    addr = gs.addr("app")
     silent.sendall(b'{"msg":"never ends')  # no newline, ever, until it closes
 
     def dribble() -> None:
@@ -84,12 +98,10 @@ def test_slow_and_silent_clients_do_not_block_the_others(gs: Daemon) -> None:
     try:
         wait_until(lambda: progress["sent"], lambda n: n >= 3, 10, "the slow client to start")
         for round_ in range(5):  # fast clients come and go while the slow one dribbles
-            fast = [socket.create_connection(addr, timeout=30) for _ in range(20)]
-            for i, c in enumerate(fast):
-                send_stream(
-                    c, b"".join(b'{"msg":"r%d-c%d-%d"}\n' % (round_, i, k) for k in range(5))
-                )
-                c.close()
+            for i in range(20):
+                with socket.create_connection(addr, timeout=30) as c:
+                    lines = (b'{"msg":"r%d-c%d-%d"}\n' % (round_, i, k) for k in range(5))
+                    send_stream(c, b"".join(lines))
             want = (round_ + 1) * 100
             wait_until(gs.records, lambda r: len(r) >= want, 30, f"{want} fast records")  # noqa: B023
         # all 500 fast lines are through while the slow line is still incomplete
@@ -98,6 +110,9 @@ def test_slow_and_silent_clients_do_not_block_the_others(gs: Daemon) -> None:
         fast_bodies = [r.body for r in gs.records()]
         assert len(fast_bodies) == 500
         assert not any(str(b).startswith("slow") for b in fast_bodies)
+    except BaseException:
+        stop.set()  # let the dribbler end with the test
+        raise
     finally:
         dribbler.join(30)
     assert progress["sent"] == len(slow_line)

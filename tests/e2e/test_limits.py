@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,16 +30,16 @@ def test_connections_past_max_connections_wait_and_lose_nothing(tmp_path: Path) 
     # listen backlog". A client whose connect() succeeded and whose bytes were accepted by
     # the kernel must not lose them.
     with run_daemon(tmp_path, sources={"app": {"max_connections": 3}}) as gs:
-        conns = [socket.create_connection(gs.addr("app"), timeout=30) for _ in range(6)]
-        for i, c in enumerate(conns):
-            c.sendall(b'{"msg":"c%d"}\n' % i)
-        wait_until(gs.records, lambda r: len(r) >= 3, 30, "the first three lines")
-        for c in conns[:3]:
-            send_stream(c, b"")
-            c.close()
-        for c in conns[3:]:  # now admitted: their lines arrive and the connection works
-            send_stream(c, b"")
-            c.close()
+        with contextlib.ExitStack() as stack:
+            conns = [
+                stack.enter_context(socket.create_connection(gs.addr("app"), timeout=30))
+                for _ in range(6)
+            ]
+            for i, c in enumerate(conns):
+                c.sendall(b'{"msg":"c%d"}\n' % i)
+            wait_until(gs.records, lambda r: len(r) >= 3, 30, "the first three lines")
+            for c in conns:  # the first three leave; the others are admitted and read
+                send_stream(c, b"")
         records = wait_until(gs.records, lambda r: len(r) >= 6, 30, "all six lines")
         assert sorted(str(r.body) for r in records) == [f"c{i}" for i in range(6)]
 
