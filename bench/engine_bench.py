@@ -97,10 +97,10 @@ def rfc5424_lines(n: int, seed: int = 2) -> bytes:
     out = []
     for i in range(n):
         ts = f"2026-11-22T10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}Z"
+        host = rng.randrange(20)  # 20 hosts, one app process each, 10 message ids
         prefix = (
-            f"<{rng.choice((134, 131, 132, 135))}>1 {ts} web-{rng.randrange(20)} app "
-            f"{rng.randrange(1, 65535)} ID{rng.randrange(100)} "
-            f'[req@32473 id="{rng.randrange(10**6)}"] '
+            f"<{rng.choice((134, 131, 132, 135))}>1 {ts} web-{host} app {4000 + 37 * host} "
+            f'ID{rng.randrange(10)} [req@32473 id="{rng.randrange(10**6)}"] '
         )
         out.append(_pad(prefix, "", rng) + "\n")
     data = "".join(out).encode()

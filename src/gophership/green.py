@@ -2,27 +2,36 @@
 
 Rules:
 
-1. One consumer task takes chunks from the green queue into a batch until it holds
-   ``batch_max_records`` frames or ``batch_max_bytes``, or its first chunk has waited
-   ``batch_timeout_seconds`` (under load batches fill at once; at a trickle, a record waits at
-   most that long).
+1. One consumer task takes chunks from the green queue into a batch until the next chunk
+   would take it past ``batch_max_records`` frames or ``batch_max_bytes`` raw bytes, or its
+   first chunk has waited ``batch_timeout_seconds`` (under load batches fill at once; at a
+   trickle, a record waits at most that long). A chunk with more frames than a batch may hold
+   is cut at frame ends into parts (:func:`~gophership.protocol.framing.cut_frames`).
 2. Chunks are decoded one at a time, yielding to the event loop in between, so sources keep
    reading while the green path works.
-3. One batch is encoded once (one OTLP/JSON ``ExportLogsServiceRequest`` line) and shared by
-   every sink; when every sink has it, replayed chunks in it move the replay cursor.
+3. A batch whose encoding exceeds ``batch_max_bytes`` is sent as several requests, cut
+   between chunks or, for one chunk, at its frame ends; a single frame larger than that goes
+   alone. Each request is encoded once (one OTLP/JSON ``ExportLogsServiceRequest`` line) and
+   shared by every sink, and carries exactly the chunks it was made from: at a drain every
+   chunk is either delivered to every sink or handed back whole (:meth:`undelivered_chunks`).
+4. The parts of a replayed chunk but the last are marked :data:`REPLAYED_PART`: only the
+   last one moves the replay cursor, once every sink has all of them (sinks deliver in order).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections import Counter
+import math
+from collections import Counter, deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from gophership.errors import ClosedResourceError
 from gophership.export import Delivery, SinkRunner
 from gophership.protocol.decode import decode_chunk
+from gophership.protocol.framing import cut_frames
 from gophership.protocol.otlp_json import encode_request
 from gophership.sinks.base import ExportBatch
 
@@ -77,66 +86,115 @@ class GreenPath:
         self._batched_bytes = 0
         self._in_flight: list[Delivery] = []
         self._current: list[QueuedChunk] = []
+        self._pending: deque[QueuedChunk] = deque()  # parts of a cut chunk, then a pushed-back one
 
     async def run(self) -> None:
         """Consume until the queue is closed and empty."""
-        queue = self.queue
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                first = await queue.get()
+                first = self._pending.popleft() if self._pending else await self._get()
             except ClosedResourceError:
                 return
             chunks = [first]
             self._current = chunks
             frames, size = first.frames, len(first.data)
-            deadline = asyncio.get_running_loop().time() + self._timeout
+            deadline = loop.time() + self._timeout
             while frames < self._max_records and size < self._max_bytes:
-                nxt = queue.get_nowait()
+                nxt = self._pending.popleft() if self._pending else self._get_nowait()
                 if nxt is None:
-                    remaining = deadline - asyncio.get_running_loop().time()
+                    remaining = deadline - loop.time()
                     if remaining <= 0:
                         break
                     try:
-                        nxt = await asyncio.wait_for(queue.get(), remaining)
+                        nxt = await asyncio.wait_for(self._get(), remaining)
                     except (TimeoutError, ClosedResourceError):
                         break
+                if frames + nxt.frames > self._max_records:
+                    self._pending.appendleft(nxt)  # it starts the next batch
+                    break
                 chunks.append(nxt)
                 frames += nxt.frames
                 size += len(nxt.data)
             await self._deliver(chunks)
             self._current = []
 
+    async def _get(self) -> QueuedChunk:
+        return self._admit(await self.queue.get())
+
+    def _get_nowait(self) -> QueuedChunk | None:
+        chunk = self.queue.get_nowait()
+        return None if chunk is None else self._admit(chunk)
+
+    def _admit(self, chunk: QueuedChunk) -> QueuedChunk:
+        """``chunk``, or its first part when it has more frames than a batch may hold."""
+        if chunk.frames <= self._max_records:
+            return chunk
+        first, *rest = _cut(chunk, self._max_records)
+        self._pending.extendleft(reversed(rest))
+        return first
+
     async def _deliver(self, chunks: list[QueuedChunk]) -> None:
-        groups: dict[str, list[LogRecordJSON]] = {}
-        total = 0
+        decoded: list[tuple[QueuedChunk, list[LogRecordJSON]]] = []
         for i, chunk in enumerate(chunks):
-            result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
-            records = result.records
-            total += len(records)
-            group = groups.get(chunk.source)
-            if group is None:
-                groups[chunk.source] = records
-            else:
-                group.extend(records)
-            if result.errors:
-                self._errors += result.errors
-                self._reasons.update(result.error_reasons)
-            if i + 1 < len(chunks):
+            if i:
                 await asyncio.sleep(0)
+            decoded.append((chunk, self._decode(chunk)))
         self._chunks += len(chunks)
-        self._records += total
+        for payload, part in self._requests(decoded):
+            self._batches += 1
+            self._batched_bytes += len(payload)
+            delivery = Delivery(
+                ExportBatch(payload=payload, records=sum(len(r) for _, r in part)),
+                [chunk for chunk, _ in part],
+                remaining=len(self.runners),
+                on_delivered=self._delivered,
+            )
+            self._in_flight.append(delivery)
+            for runner in self.runners:
+                await runner.submit(delivery)
+
+    def _decode(self, chunk: QueuedChunk) -> list[LogRecordJSON]:
+        result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
+        self._records += len(result.records)
+        if result.errors:
+            self._errors += result.errors
+            self._reasons.update(result.error_reasons)
+        return result.records
+
+    def _requests(
+        self, decoded: list[tuple[QueuedChunk, list[LogRecordJSON]]]
+    ) -> list[tuple[bytes, list[tuple[QueuedChunk, list[LogRecordJSON]]]]]:
+        """Encoded requests, each within ``batch_max_bytes`` unless it holds one record."""
+        groups: dict[str, list[LogRecordJSON]] = {}
+        merged: set[str] = set()  # sources whose list is ours: a chunk's own stays intact
+        for chunk, records in decoded:
+            source = chunk.source
+            group = groups.get(source)
+            if group is None:
+                groups[source] = records
+            elif source in merged:
+                group.extend(records)
+            else:
+                groups[source] = group + records
+                merged.add(source)
         payload = encode_request(self._resource, list(groups.items()))
-        self._batches += 1
-        self._batched_bytes += len(payload)
-        delivery = Delivery(
-            ExportBatch(payload=payload, records=total),
-            chunks,
-            remaining=len(self.runners),
-            on_delivered=self._delivered,
-        )
-        self._in_flight.append(delivery)
-        for runner in self.runners:
-            await runner.submit(delivery)
+        count = sum(len(records) for _, records in decoded)
+        if len(payload) <= self._max_bytes or count <= 1:
+            return [(payload, decoded)]
+        if len(decoded) > 1:  # cut between chunks, near the middle record
+            half, seen = 1, len(decoded[0][1])
+            while half < len(decoded) - 1 and seen + len(decoded[half][1]) <= count // 2:
+                seen += len(decoded[half][1])
+                half += 1
+            return self._requests(decoded[:half]) + self._requests(decoded[half:])
+        # One chunk: encoded size is near linear in records, cut it into as many parts.
+        (chunk, _), parts = decoded[0], math.ceil(len(payload) / self._max_bytes)
+        pieces = _cut(chunk, max(1, math.ceil(chunk.frames / parts)))
+        if len(pieces) <= 1:  # a single frame: it goes alone, whatever its size
+            return [(payload, decoded)]
+        self._records -= count  # decoded again, part by part
+        return self._requests([(piece, self._decode(piece)) for piece in pieces])
 
     def _delivered(self, delivery: Delivery) -> None:
         if delivery in self._in_flight:
@@ -153,7 +211,7 @@ class GreenPath:
                 if id(chunk) not in seen:
                     seen.add(id(chunk))
                     out.append(chunk)
-        for chunk in self._current:
+        for chunk in [*self._current, *self._pending]:
             if id(chunk) not in seen:
                 seen.add(id(chunk))
                 out.append(chunk)
@@ -169,3 +227,28 @@ class GreenPath:
             batched_bytes_total=self._batched_bytes,
             in_flight_deliveries=len(self._in_flight),
         )
+
+
+class _ReplayedPart:
+    """Token of a replayed chunk's part but the last: moves no cursor, stays in the vault."""
+
+    def __repr__(self) -> str:
+        return "REPLAYED_PART"
+
+
+REPLAYED_PART: Final = _ReplayedPart()
+
+
+def _cut(chunk: QueuedChunk, max_frames: int) -> list[QueuedChunk]:
+    """``chunk`` cut at frame ends into parts of at most ``max_frames`` frames."""
+    parts = cut_frames(chunk.codec, chunk.data, max_frames)
+    token = chunk.replay_token
+    part_token = None if token is None else REPLAYED_PART
+    return [
+        dataclasses.replace(
+            chunk, data=data, frames=frames, replay_token=token if last else part_token
+        )
+        for data, frames, last in (
+            (data, frames, i + 1 == len(parts)) for i, (data, frames) in enumerate(parts)
+        )
+    ]

@@ -194,7 +194,8 @@ class Ingester:
 
     def force(self, zone: Zone | None, *, who: str = "config") -> None:
         """Force a zone (None = back to auto); audited in the log."""
-        log.warning("Zone override.", extra={"zone": zone.name if zone else "auto", "by": who})
+        target = zone.name if zone else "auto"
+        log.warning("Zone override.", extra={"zone": target, "by": who, "audit": True})
         self.controller.force(zone)
         self.sense()
 

@@ -42,7 +42,11 @@ class JSONFormatter(logging.Formatter):
 
 
 class RateLimitFilter(logging.Filter):
-    """Lets one WARNING-or-above record per (logger, message) through every interval."""
+    """Lets one WARNING-or-above record per (logger, message) through every interval.
+
+    Records logged with ``extra={"audit": True}`` (operator actions) always pass: an audit
+    trail that drops entries is not one.
+    """
 
     def __init__(self, interval: float = RATE_LIMIT_SECONDS) -> None:
         super().__init__()
@@ -50,7 +54,7 @@ class RateLimitFilter(logging.Filter):
         self._last: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING or getattr(record, "audit", False):
             return True
         key = (record.name, record.msg if isinstance(record.msg, str) else repr(record.msg))
         now = time.monotonic()

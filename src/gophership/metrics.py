@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gophership.protocol.decode import PARSE_ERRORS
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -128,9 +130,9 @@ class EngineCollector(Collector):
         conns = GaugeMetricFamily(
             "gophership_source_connections", "Open connections.", labels=["source"]
         )
-        rejected = _counter(
-            "gophership_source_rejected_connections",
-            "Connections closed at once because max_connections was reached.",
+        paused = _counter(
+            "gophership_source_accept_paused",
+            "Times the source stopped accepting at max_connections (new ones wait).",
             ["source"],
         )
         for source in e.sources:
@@ -141,8 +143,8 @@ class EngineCollector(Collector):
             dropped.add_metric([s.name, "framing_error"], s.framing_errors_total)
             dropped_bytes.add_metric([s.name], s.dropped_bytes_total)
             conns.add_metric([s.name], s.connections)
-            rejected.add_metric([s.name], s.rejected_connections_total)
-        yield from (lines, nbytes, dropped, dropped_bytes, conns, rejected)
+            paused.add_metric([s.name], s.accept_paused_total)
+        yield from (lines, nbytes, dropped, dropped_bytes, conns, paused)
 
     def _vault(self) -> Iterator[Metric]:
         e = self._engine
@@ -223,8 +225,8 @@ class EngineCollector(Collector):
             "Lines kept raw because they did not parse.",
             ["reason"],
         )
-        for reason, n in sorted(g.parse_errors_by_reason.items()):
-            c.add_metric([reason], n)
+        for reason in sorted(PARSE_ERRORS | g.parse_errors_by_reason.keys()):
+            c.add_metric([reason], g.parse_errors_by_reason.get(reason, 0))
         yield c
 
     def _sinks(self) -> Iterator[Metric]:

@@ -197,7 +197,8 @@ class Engine:
             for task in stuck:  # a sink blocked for good: its batches go to the vault
                 task.cancel()
             await asyncio.gather(*stuck, return_exceptions=True)
-        leftovers = self.queue.drain_nowait() + self.green.undelivered_chunks()
+        # Oldest first, so replay keeps the order they arrived in.
+        leftovers = self.green.undelivered_chunks() + self.queue.drain_nowait()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -212,13 +213,13 @@ class Engine:
                 spilled += chunk.frames
         await self.replayer.commit()
         self.replayer.close()
-        await asyncio.to_thread(self.spiller.close)
+        lost = await asyncio.to_thread(self.spiller.close)
         for runner in self.runners:
             with contextlib.suppress(Exception):
                 await runner.sink.aclose()
         await self.control.close()
         await self.metrics.close()
-        return {"spilled_frames": spilled, "delivered_all": int(delivered)}
+        return {"spilled_frames": spilled, "lost_frames": lost, "delivered_all": int(delivered)}
 
     async def _wait_green(self) -> None:
         assert self._green_task is not None

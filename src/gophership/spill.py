@@ -2,8 +2,8 @@
 
 The pivot never waits on the disk: it hands a chunk to :meth:`VaultSpiller.submit` (a deque
 append under a lock) and goes on. The thread coalesces consecutive chunks of one source into
-records of up to ``record_bytes`` and appends them; LZ4, CRC32C and ``write`` release the GIL,
-so this work overlaps with the event loop.
+records of up to ``record_bytes`` (never past a chunk ending in a partial frame) and appends
+them; LZ4, CRC32C and ``write`` release the GIL, so this work overlaps with the event loop.
 
 Bounds and what happens at them:
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gophership.errors import VaultError, VaultFull
+from gophership.record import Codec
 
 if TYPE_CHECKING:
     import asyncio
@@ -113,20 +114,30 @@ class VaultSpiller:
         """True while sources should stay paused."""
         return self._pressured
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Block until everything submitted is in the vault; False on timeout (or vault full)."""
+    def flush(self, timeout: float | None = None, *, give_up_when_full: bool = False) -> bool:
+        """Block until everything submitted is in the vault; False if it did not get there.
+
+        Gives up at ``timeout``, and as soon as the vault is full when ``give_up_when_full``.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while self._pending or self._in_flight:
+                if give_up_when_full and self._full:
+                    return False
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                self._cond.wait(remaining if remaining is not None else 0.1)
+                self._cond.wait(min(remaining, 0.1) if remaining is not None else 0.1)
         return True
 
-    def close(self, timeout: float | None = None) -> None:
-        """Flush, stop the thread and close the vault (seals the active segment)."""
-        self.flush(timeout)
+    def close(self, timeout: float | None = None) -> int:
+        """Flush, stop the thread and close the vault (seals the active segment).
+
+        Waits for the backlog for at most ``timeout`` (None: as long as the disk takes), and
+        not at all once the vault is full: nothing frees space during a stop. Frames left
+        behind are counted as lost (``lost_frames_total``, logged) and returned.
+        """
+        self.flush(timeout, give_up_when_full=True)
         with self._cond:
             self._stopping = True
             lost = sum(c.frames for c in self._pending)
@@ -134,11 +145,14 @@ class VaultSpiller:
             self._pending.clear()
             self._pending_bytes = 0
             self._cond.notify_all()
-        if lost:
-            log.error("Vault could not take every chunk before shutdown.", extra={"frames": lost})
         if self._thread.is_alive():
             self._thread.join()
+        with self._cond:
+            lost = self._lost_frames
+        if lost:
+            log.error("Vault could not take every chunk before shutdown.", extra={"frames": lost})
         self.vault.close()
+        return lost
 
     def statistics(self) -> SpillerStatistics:
         with self._cond:
@@ -172,7 +186,7 @@ class VaultSpiller:
             first = self._pending.popleft()
             run = [first]
             size = len(first.data)
-            while self._pending and size < self._record_bytes:
+            while self._pending and size < self._record_bytes and _ends_frame(run[-1]):
                 nxt = self._pending[0]
                 if nxt.source != first.source or nxt.codec != first.codec:
                     break
@@ -244,3 +258,14 @@ class VaultSpiller:
         if full:
             log.warning("Vault is full; pausing sources that can be pushed back.")
         self._report(pressured)
+
+
+def _ends_frame(chunk: QueuedChunk) -> bool:
+    """False when ``chunk`` ends with an undelimited frame (a stream's partial last frame).
+
+    Joined with the next chunk, that frame would swallow the next chunk's first line.
+    """
+    if chunk.codec is Codec.SYSLOG_OCTET:
+        return True
+    last = chunk.data[-1:]
+    return last == b"\n" or (last == b"\0" and chunk.codec is Codec.SYSLOG_LINE)

@@ -11,6 +11,7 @@ from gophership.protocol.framing import (
     LineFramer,
     OctetCountFramer,
     SyslogStreamFramer,
+    cut_frames,
     split_frames,
 )
 from gophership.record import Codec
@@ -123,3 +124,29 @@ def test_line_oversized_counted(frames: list[bytes], max_frame: int, points: lis
     assert n == len(kept)
     assert out == b"".join(x + b"\n" for x in kept)
     assert f.statistics().dropped_frames == len(frames) - len(kept)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(list(Codec)),
+    st.lists(
+        st.one_of(
+            st.binary(max_size=12),
+            st.sampled_from([b"\n", b"\r\n", b"\x00", b"\r", b"\n\n", b"x"]),
+            st.binary(max_size=8).map(lambda m: b"%d %s" % (len(m), m)),
+        ),
+        max_size=30,
+    ),
+    st.integers(1, 5),
+)
+def test_cut_frames_parts_rejoin_and_split_like_the_whole(
+    codec: Codec, pieces: list[bytes], max_frames: int
+) -> None:
+    data = b"".join(pieces)
+    parts = cut_frames(codec, data, max_frames)
+    assert b"".join(part for part, _ in parts) == data
+    assert all(part for part, _ in parts)
+    frames = [split_frames(codec, part) for part, _ in parts]
+    assert [f for fs in frames for f in fs] == split_frames(codec, data)
+    for (_, count), fs in zip(parts, frames, strict=True):
+        assert len(fs) <= count <= max_frames

@@ -8,7 +8,7 @@ from gophership.buffer import ChunkQueue, QueuedChunk
 from gophership.config import SinkConfig
 from gophership.errors import RetryableSinkError
 from gophership.export import Delivery, SinkRunner
-from gophership.green import GreenPath
+from gophership.green import REPLAYED_PART, GreenPath
 from gophership.record import Codec
 from gophership.sinks.base import ExportBatch
 from gophership.testing.fakes import MemorySink
@@ -165,3 +165,44 @@ async def test_green_path_waits_batch_timeout_for_a_batch_to_fill() -> None:
         await asyncio.sleep(0.001)
     assert [b.records for b in sink.batches] == [3, 1]
     tasks[0].cancel()
+
+
+async def test_green_path_cuts_a_big_chunk_into_requests_within_both_limits() -> None:
+    queue = ChunkQueue(1 << 20)
+    sink = MemorySink()
+    runner = SinkRunner(sink, sink_config())
+    delivered: list[Delivery] = []
+    green = GreenPath(
+        queue, [runner], [], batch_max_records=100, batch_max_bytes=8192,
+        on_delivered=delivered.append,
+    )  # fmt: skip
+    task = asyncio.create_task(runner.run())
+    app = b"".join(b'{"msg":"a%d"}\n' % i for i in range(250))
+    wide = b"".join(b'{"msg":"%s"}\n' % (b"w" * 400) for _ in range(30))
+    token = object()  # as if replayed: only the last part may move the cursor
+    queue.put_nowait(QueuedChunk(Codec.NDJSON, "app", app, 250, 1))
+    queue.put_nowait(QueuedChunk(Codec.NDJSON, "wide", wide, 30, 1, replay_token=token))
+    queue.close()
+    await green.run()
+    while green.statistics().in_flight_deliveries:
+        await asyncio.sleep(0.001)
+    task.cancel()
+    bodies = []
+    for batch in sink.batches:
+        assert batch.records <= 100
+        assert len(batch.payload) <= 8192
+        request = orjson.loads(batch.payload)
+        records = [r for s in request["resourceLogs"][0]["scopeLogs"] for r in s["logRecords"]]
+        assert len(records) == batch.records
+        bodies += [r["body"]["stringValue"] for r in records]
+    assert bodies == [f"a{i}" for i in range(250)] + ["w" * 400] * 30  # in order, each once
+    # Each request carries exactly the parts it was made from: cut at frame ends, in order.
+    parts = [c for d in delivered for c in d.chunks]
+    assert [sum(c.frames for c in d.chunks) for d in delivered] == [b.records for b in sink.batches]
+    assert b"".join(c.data for c in parts if c.source == "app") == app
+    assert b"".join(c.data for c in parts if c.source == "wide") == wide
+    tokens = [c.replay_token for c in parts if c.source == "wide"]
+    assert tokens[-1] is token
+    assert tokens[:-1] and all(t is REPLAYED_PART for t in tokens[:-1])
+    assert green.statistics().decoded_records_total == 280
+    assert green.statistics().batches_total == len(sink.batches) > 4

@@ -299,6 +299,8 @@ def test_wide_objects_are_never_compiled() -> None:
 def test_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ndjson, "PLAN_ENTRIES", 2)
     monkeypatch.setattr(ndjson, "TEXT_CACHE_ENTRIES", 2)
+    for cache in (ndjson._plans, ndjson._sighted, ndjson._second_texts, ndjson._severities):
+        cache.clear()  # earlier tests may have filled them past the patched bound
     for i in range(5):
         line = orjson.dumps({f"k{i}": 1, "ts": f"2026-11-22T10:00:0{i}Z", "level": f"L{i}"})
         (r,) = planned([line])

@@ -312,3 +312,13 @@ def test_fast_path_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(syslog._tags) <= 2
     assert len(syslog._bsd_times) <= 2
     assert all(len(c) <= 2 for c in syslog._times.values())
+
+
+def test_octet_frame_trailing_nul_is_a_trailer_and_a_final_lf_is_message() -> None:
+    # CPython's SysLogHandler ends each UDP datagram with NUL; rsyslog counts a final LF.
+    data = b"23 <12>stdlib warning msg\x0023 <14>1 - h a - - - kept\n"
+    reasons: dict[str, int] = {}
+    first, second = decode_octet_chunk(data, OBS, reasons)
+    assert first["body"] == {"stringValue": "stdlib warning msg"}
+    assert second["body"] == {"stringValue": "kept\n"}
+    assert reasons == {}

@@ -66,6 +66,7 @@ class ControlServer:
         )
         try:
             if uid not in self._allowed:
+                # Rate-limited like any warning: another local user must not flood the log.
                 log.warning("Control request refused.", extra={"peer_uid": uid, "peer_pid": pid})
                 answer: dict[str, Any] = {"ok": False, "error": f"uid {uid} is not allowed"}
             else:
@@ -111,7 +112,9 @@ class ControlServer:
             if action != "status":
                 engine.replayer.paused_by_operator = action == "pause"
                 engine.replayer.poke()
-                log.warning("Replay %sd by operator.", action, extra={"uid": uid, "pid": pid})
+                log.warning(
+                    "Replay %sd by operator.", action, extra={"uid": uid, "pid": pid, "audit": True}
+                )
             return asdict(engine.replayer.statistics())
         if command == "drain":
             engine.request_stop(f"gs-ctl uid={uid} pid={pid}")

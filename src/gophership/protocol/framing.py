@@ -30,6 +30,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -42,6 +43,7 @@ __all__ = [
     "LineFramer",
     "OctetCountFramer",
     "SyslogStreamFramer",
+    "cut_frames",
     "split_frames",
 ]
 
@@ -540,7 +542,12 @@ def split_frames(codec: Codec, data: bytes) -> list[bytes]:
 
 
 def _split_octet(b: bytes) -> list[bytes]:
-    out: list[bytes] = []
+    return [b[start:end] for start, end in _octet_frames(b)]
+
+
+def _octet_frames(b: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each SYSLOG-MSG of ``b``, up to the first bad prefix."""
+    out: list[tuple[int, int]] = []
     n = len(b)
     pos = 0
     while pos < n:
@@ -553,6 +560,47 @@ def _split_octet(b: bytes) -> list[bytes]:
         end = sp + 1 + int(prefix)
         if end > n:
             break
-        out.append(b[sp + 1 : end])
+        out.append((sp + 1, end))
         pos = end
     return out
+
+
+_DELIMITERS: Final = {
+    Codec.NDJSON: re.compile(b"\n"),
+    Codec.RAW_LINES: re.compile(b"\n"),
+    Codec.SYSLOG_LINE: re.compile(b"[\n\x00]"),
+}
+
+
+def cut_frames(codec: Codec, data: bytes, max_frames: int) -> list[tuple[bytes, int]]:
+    """``data`` cut after frame ends into (part, frames) with ``frames`` <= ``max_frames``.
+
+    The parts joined are ``data``, and :func:`split_frames` of each part, in order, gives the
+    frames of ``data``.
+
+    ``frames`` counts delimiters (empty lines too, so it bounds the records a part decodes
+    to) plus one for an undelimited tail. Bytes after a bad octet-counting prefix stay in
+    the last part, as :func:`split_frames` ignores them there too. O(frames) in Python: meant
+    for the rare chunk larger than a batch.
+    """
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+    if codec is Codec.SYSLOG_OCTET:
+        ends = [end for _, end in _octet_frames(data)]
+        tail = 0
+    else:
+        ends = [m.end() for m in _DELIMITERS[codec].finditer(data)]
+        tail = 1 if (ends[-1] if ends else 0) < len(data) else 0
+    parts: list[tuple[bytes, int]] = []
+    start = 0
+    for i in range(max_frames - 1, len(ends), max_frames):
+        parts.append((data[start : ends[i]], max_frames))
+        start = ends[i]
+    rest = len(ends) % max_frames + tail
+    if start < len(data):
+        if parts and rest == 0:  # only bytes after a bad prefix: they join the last part
+            last, frames = parts.pop()
+            parts.append((last + data[start:], frames))
+        else:
+            parts.append((data[start:], rest))
+    return parts

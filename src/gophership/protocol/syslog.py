@@ -679,8 +679,11 @@ def decode_octet_chunk(
 
     When no frame is empty or holds LF, CR or NUL, the frames joined with LF are the lines
     of a ``SYSLOG_LINE`` chunk with the same frames, so they take the chunk fast path.
+    Trailing NULs are a frame's trailer, not its message (CPython's ``SysLogHandler`` ends
+    every datagram with one) and are dropped; a final LF is kept, as rsyslog counts it in
+    octet-counted frames and its receivers keep it in MSG.
     """
-    frames = split_frames(Codec.SYSLOG_OCTET, data)
+    frames = [frame.rstrip(b"\0") for frame in split_frames(Codec.SYSLOG_OCTET, data)]
     joined = b"\n".join(frames)
     if (
         joined.count(b"\n") == len(frames) - 1

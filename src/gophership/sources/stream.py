@@ -2,8 +2,10 @@
 
 Bounds and what happens at them:
 
-* ``max_connections``: a connection past the limit is closed at once and counted
-  (``rejected_connections_total``); the others are untouched.
+* ``max_connections``: at the limit the source stops accepting; new connections wait in the
+  kernel's listen backlog (1024) and are accepted, in order, as open ones close. Each time the
+  limit is reached is counted (``accept_paused_total``) and logged (rate-limited). As with
+  Vector's ``connection_limit``, nothing a client sent is reset away.
 * ``max_frame_bytes``: a longer frame is discarded by the framer and counted; the connection
   stays open.
 * A client that never sends a delimiter holds at most ``max_frame_bytes`` (its framer's tail),
@@ -15,14 +17,13 @@ Bounds and what happens at them:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from gophership import socketfile
 from gophership.protocol.framing import (
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from gophership.ingest import Ingester
 
 log = logging.getLogger(__name__)
+
+LISTEN_BACKLOG: Final = 1024
+"""Connections the kernel queues while the source is at ``max_connections`` (or busy)."""
 
 Framer = LineFramer | OctetCountFramer | SyslogStreamFramer
 
@@ -55,7 +59,7 @@ class SourceStatistics:
     framing_errors_total: int
     connections: int
     connections_total: int
-    rejected_connections_total: int
+    accept_paused_total: int
 
 
 class _Counters:
@@ -67,7 +71,7 @@ class _Counters:
         "dropped_frames",
         "errors",
         "frames",
-        "rejected",
+        "paused",
     )
 
     def __init__(self) -> None:
@@ -78,7 +82,7 @@ class _Counters:
         self.errors = 0
         self.connections = 0
         self.connections_total = 0
-        self.rejected = 0
+        self.paused = 0
 
     def add_framer(self, before: FramerStatistics, after: FramerStatistics) -> None:
         self.dropped_frames += after.dropped_frames - before.dropped_frames
@@ -95,7 +99,9 @@ class StreamSource:
         self._ingester = ingester
         self._buffer = bytearray(config.receive_buffer_bytes)
         self._view = memoryview(self._buffer)
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
+        self._slot_freed = asyncio.Event()
         self._connections: set[_StreamProtocol] = set()
         self.counters = _Counters()
         self.address = ""
@@ -112,35 +118,66 @@ class StreamSource:
 
     async def start(self) -> str:
         """Bind and listen; returns the bound address as shown in the ready line."""
-        loop = asyncio.get_running_loop()
         cfg = self.config
         if cfg.type == "ndjson_unix":
             assert cfg.path is not None
             path = Path(cfg.path)
             socketfile.prepare(path)
-            self._server = await loop.create_unix_server(
-                lambda: _StreamProtocol(self), path=str(path), backlog=1024
-            )
-            os.chmod(path, cfg.socket_mode)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(str(path))
+                os.chmod(path, cfg.socket_mode)
+            except OSError:
+                sock.close()
+                raise
             self.address = f"unix:{path}"
         else:
-            self._server = await loop.create_server(
-                lambda: _StreamProtocol(self),
-                host=cfg.host,
-                port=cfg.port or 0,
-                backlog=1024,
-                reuse_address=True,
-            )
-            sock = self._server.sockets[0]
+            sock = _tcp_listener(cfg.host, cfg.port or 0)
             host, port = sock.getsockname()[:2]
             self.address = (
                 f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
             )
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+        self._listener = sock
+        self._accepting = asyncio.get_running_loop().create_task(
+            self._accept_loop(sock), name=f"accept {self.name}"
+        )
         return self.address
 
+    async def _accept_loop(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        limit = self.config.max_connections
+        counters = self.counters
+        while True:
+            if counters.connections >= limit:
+                counters.paused += 1
+                log.warning(
+                    "Connection limit reached; new connections wait in the backlog.",
+                    extra={"source": self.name, "max_connections": limit},
+                )
+                while counters.connections >= limit:
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
+            try:
+                conn, _ = await loop.sock_accept(sock)
+            except OSError as exc:  # EMFILE and the like: back off, the backlog holds them
+                log.error("Accept failed.", extra={"source": self.name, "error": str(exc)})
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                await loop.connect_accepted_socket(lambda: _StreamProtocol(self), conn)
+            except OSError:
+                conn.close()
+
     def stop_accepting(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        """Close the listener; connections waiting in its backlog are reset by the kernel."""
+        if self._accepting is not None:
+            self._accepting.cancel()
+            self._accepting = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     async def close(self, grace_seconds: float = 0.0, idle_seconds: float = 0.25) -> None:
         """Stop accepting, let connections finish, flush their framers and close them.
@@ -159,9 +196,6 @@ class StreamSource:
             await asyncio.sleep(0.02)
         for proto in list(self._connections):
             proto.finish()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
         if self.config.type == "ndjson_unix" and self.config.path is not None:
             socketfile.remove(Path(self.config.path))
 
@@ -177,7 +211,7 @@ class StreamSource:
             framing_errors_total=c.errors,
             connections=c.connections,
             connections_total=c.connections_total,
-            rejected_connections_total=c.rejected,
+            accept_paused_total=c.paused,
         )
 
 
@@ -210,14 +244,6 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         # uvloop's transports implement asyncio.Transport without subclassing it
         self.transport = cast("asyncio.Transport", transport)
         c = self._counters
-        if c.connections >= self._source.config.max_connections:
-            c.rejected += 1
-            log.warning(
-                "Connection limit reached; closing a new connection.", extra={"source": self._name}
-            )
-            self.transport.abort()
-            self.transport = None
-            return
         c.connections += 1
         c.connections_total += 1
         self._source._connections.add(self)
@@ -274,7 +300,28 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         if self in self._source._connections:
             self._source._connections.discard(self)
             self._counters.connections -= 1
+            self._source._slot_freed.set()
             # reset by peer: what was received is routed, the tail as a last partial frame
             self.finish()
         if self.transport is not None:
             self._ingester.forget(self.transport)
+
+
+def _tcp_listener(host: str | None, port: int) -> socket.socket:
+    """A bound TCP socket for ``host`` (a name: its first address), as ``create_server`` does.
+
+    SO_REUSEADDR, and IPv6-only on an IPv6 address.
+    """
+    family, kind, proto, _, addr = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+    except OSError:
+        sock.close()
+        raise
+    return sock

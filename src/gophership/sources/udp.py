@@ -100,7 +100,7 @@ class UdpSource:
             framing_errors_total=c.errors,
             connections=0,
             connections_total=0,
-            rejected_connections_total=c.rejected,
+            accept_paused_total=0,
         )
 
 
