@@ -3,7 +3,8 @@
 Rules:
 
 1. One consumer task takes chunks from the green queue into a batch until the next chunk
-   would take it past ``batch_max_records`` frames or ``batch_max_bytes`` raw bytes, or its
+   would take it past ``batch_max_records`` frames or its encoding past ``batch_max_bytes``
+   (estimated from the raw bytes by the last batch's encoded/raw ratio), or its
    first chunk has waited ``batch_timeout_seconds`` (under load batches fill at once; at a
    trickle, a record waits at most that long). A chunk with more frames than a batch may hold
    is cut at frame ends into parts (:func:`~gophership.protocol.framing.cut_frames`).
@@ -86,6 +87,7 @@ class GreenPath:
         self._batched_bytes = 0
         self._in_flight: list[Delivery] = []
         self._current: list[QueuedChunk] = []
+        self._expansion = 2.0  # encoded bytes per raw byte, as the last request measured
         self._pending: deque[QueuedChunk] = deque()  # parts of a cut chunk, then a pushed-back one
 
     async def run(self) -> None:
@@ -100,7 +102,7 @@ class GreenPath:
             self._current = chunks
             frames, size = first.frames, len(first.data)
             deadline = loop.time() + self._timeout
-            while frames < self._max_records and size < self._max_bytes:
+            while frames < self._max_records and size * self._expansion < self._max_bytes:
                 nxt = self._pending.popleft() if self._pending else self._get_nowait()
                 if nxt is None:
                     remaining = deadline - loop.time()
@@ -179,6 +181,9 @@ class GreenPath:
                 groups[source] = group + records
                 merged.add(source)
         payload = encode_request(self._resource, list(groups.items()))
+        raw = sum(len(chunk.data) for chunk, _ in decoded)
+        if raw:
+            self._expansion = len(payload) / raw
         count = sum(len(records) for _, records in decoded)
         if len(payload) <= self._max_bytes or count <= 1:
             return [(payload, decoded)]

@@ -38,6 +38,7 @@ from gophership.ingest import Ingester
 from gophership.metrics import MetricsServer
 from gophership.pivot.controller import Thresholds, ZoneController
 from gophership.pivot.modes import Zone
+from gophership.pivot.probe import release_free_memory
 from gophership.protocol.otlp_json import attributes_from_mapping
 from gophership.replay import Replayer
 from gophership.sinks import build_sink
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ZONE_NAMES = {"green": Zone.GREEN, "yellow": Zone.YELLOW, "red": Zone.RED}
+TRIM_INTERVAL_SECONDS: Final = 2.0
+"""At most one ``malloc_trim`` per this interval, only out of GREEN with low queues."""
 
 
 class Engine:
@@ -157,9 +160,23 @@ class Engine:
 
     async def _sense_loop(self) -> None:
         interval = self.config.somatic.sense_interval_seconds / 2
+        trimmed = 0.0
         while True:
             await asyncio.sleep(interval)
-            self.ingester.tick()
+            ingester = self.ingester
+            ingester.tick()
+            # Out of GREEN with the queues low: memory is what holds the zone, and after a
+            # burst much of RSS is freed heap the allocator kept. Hand it back and look again.
+            queued = self.queue.queued_bytes + self.spiller.pending_bytes
+            now = time.monotonic()
+            if (
+                ingester.zone is not Zone.GREEN
+                and queued < self.queue.max_bytes // 4
+                and now - trimmed >= TRIM_INTERVAL_SECONDS
+            ):
+                trimmed = now
+                if await asyncio.to_thread(release_free_memory):
+                    ingester.sense()
 
     def request_stop(self, why: str = "signal") -> None:
         if not self.stopping.is_set():

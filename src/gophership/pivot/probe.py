@@ -12,12 +12,41 @@ Rules:
    are ``memory.current`` and ``memory.max`` under ``<cgroup_root><path>``.
 4. Absent is not an error: a host without procfs reads RSS 0, a host without cgroup v2 (or
    whose cgroup has no memory controller) reads None. Other ``OSError`` propagate.
+5. RSS keeps memory the process freed but the C allocator did not return (glibc keeps freed
+   heap pages after a burst of 64 KiB chunks); :func:`release_free_memory` hands it back, so
+   the signal falls once the data is gone instead of holding the zone YELLOW for good.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import resource
 from pathlib import Path
+from typing import Any
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return None
+
+
+def release_free_memory() -> bool:
+    """Return free heap pages to the OS (glibc ``malloc_trim(0)``); False where unsupported.
+
+    Takes milliseconds on a heap of a few hundred MiB and releases the GIL (ctypes): call it
+    from a worker thread, and only when RSS is high while queues are low.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 class MemoryProbe:
