@@ -599,33 +599,23 @@ def decode_line_chunk(
             else:
                 sd_kv = None
                 attrs = [*head[0]]
+            base = None
             if sec:
                 try:
                     base = times[zone][sec]
                 except KeyError:
                     base = _time_base(sec, zone)
-                if base is not None and attrs:
-                    append(
-                        {
-                            "observedTimeUnixNano": observed,
-                            "body": {"stringValue": msg} if sp else {},
-                            "attributes": attrs,
-                            "severityNumber": head[1],
-                            "severityText": head[2],
-                            "timeUnixNano": base + frac.ljust(9, "0"),
-                        }
-                    )
-                    continue
-            elif attrs:
-                append(
-                    {
-                        "observedTimeUnixNano": observed,
-                        "body": {"stringValue": msg} if sp else {},
-                        "attributes": attrs,
-                        "severityNumber": head[1],
-                        "severityText": head[2],
-                    }
-                )
+            if attrs and (base is not None or not sec):
+                record: LogRecordJSON = {
+                    "observedTimeUnixNano": observed,
+                    "body": {"stringValue": msg} if sp else {},
+                    "attributes": attrs,
+                    "severityNumber": head[1],
+                    "severityText": head[2],
+                }
+                if base is not None:  # last key, as parse_frame orders them
+                    record["timeUnixNano"] = base + frac.ljust(9, "0")
+                append(record)
                 continue
             ts = (f"{sec}.{frac}{zone}" if frac else sec + zone) if sec else "-"
             other = f"{lead}{ts} {hdr} {sd}{sp}{msg}"
@@ -643,27 +633,16 @@ def decode_line_chunk(
             else:  # the line is from another year: parse_frame's rule
                 t = _bsd_year_ns(*when[3], observed_ns)
                 time_str = None if t is None else str(t)
-            if time_str is None:
-                append(
-                    {
-                        "observedTimeUnixNano": observed,
-                        "body": {"stringValue": bmsg},
-                        "attributes": [*pri_attrs, *tag_attrs],
-                        "severityNumber": number,
-                        "severityText": keyword,
-                    }
-                )
-            else:
-                append(
-                    {
-                        "observedTimeUnixNano": observed,
-                        "body": {"stringValue": bmsg},
-                        "attributes": [*pri_attrs, *tag_attrs],
-                        "severityNumber": number,
-                        "severityText": keyword,
-                        "timeUnixNano": time_str,
-                    }
-                )
+            record = {
+                "observedTimeUnixNano": observed,
+                "body": {"stringValue": bmsg},
+                "attributes": [*pri_attrs, *tag_attrs],
+                "severityNumber": number,
+                "severityText": keyword,
+            }
+            if time_str is not None:
+                record["timeUnixNano"] = time_str
+            append(record)
             continue
         record, reason = parse_frame(other.encode(), observed_ns, observed)
         append(record)
@@ -683,7 +662,9 @@ def decode_octet_chunk(
     every datagram with one) and are dropped; a final LF is kept, as rsyslog counts it in
     octet-counted frames and its receivers keep it in MSG.
     """
-    frames = [frame.rstrip(b"\0") for frame in split_frames(Codec.SYSLOG_OCTET, data)]
+    frames = split_frames(Codec.SYSLOG_OCTET, data)
+    if data.find(b"\0") != -1:  # one scan of the chunk spares the per-frame strip
+        frames = [frame.rstrip(b"\0") for frame in frames]
     joined = b"\n".join(frames)
     if (
         joined.count(b"\n") == len(frames) - 1
