@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import pytest
@@ -21,9 +21,6 @@ from gophership.protocol.framing import split_frames
 from gophership.protocol.ndjson import any_value, decode_lines
 from gophership.protocol.timestamp import parse_rfc3339
 from gophership.record import Codec
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 T = 1_795_374_880_000_000_000
 
@@ -42,17 +39,6 @@ _OTEL_TEXT = ("", *(f"{n}{i}" if i > 1 else n for n in
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _epoch_ns(v: float) -> int:
-    a = abs(v)
-    if a < 1e11:
-        return int(v * 1_000_000_000)
-    if a < 1e14:
-        return int(v * 1_000_000)
-    if a < 1e17:
-        return int(v * 1_000)
-    return int(v)
-
-
 def _raw_body(line: bytes) -> dict[str, Any]:
     try:
         return {"stringValue": line.decode()}
@@ -68,7 +54,7 @@ def _special_reference(record: dict[str, Any], kind: int, v: Any) -> bool:
             if ns is None:
                 return False
         elif t is int or t is float:
-            ns = _epoch_ns(v)
+            ns = ndjson._epoch_ns(v)  # units: tests/unit/test_ndjson.py
         else:
             return False
         if ns < 0:
@@ -278,13 +264,7 @@ _lines = st.one_of(
 )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    ndjson._plans.clear()
-    ndjson._sighted.clear()
-    yield
-    ndjson._plans.clear()
-    ndjson._sighted.clear()
+pytestmark = pytest.mark.usefixtures("fresh_ndjson_caches")
 
 
 def _check(lines: list[bytes]) -> None:

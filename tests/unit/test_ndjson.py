@@ -10,8 +10,6 @@ from gophership.protocol.ndjson import any_value, decode_lines
 from gophership.protocol.timestamp import parse_rfc3339
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from gophership.record import LogRecordJSON
 
 T = 1_700_000_000_000_000_000
@@ -180,15 +178,6 @@ def test_errors_keep_raw_line() -> None:
     ]
 
 
-@pytest.fixture
-def fresh_plans() -> Iterator[None]:
-    ndjson._plans.clear()
-    ndjson._sighted.clear()
-    yield
-    ndjson._plans.clear()
-    ndjson._sighted.clear()
-
-
 def planned(lines: list[bytes]) -> list[LogRecordJSON]:
     """Records of ``lines`` once their plans are compiled (third call: sighted, compiled)."""
     for _ in range(len(lines) + 1):
@@ -201,7 +190,7 @@ def in_order(records: list[LogRecordJSON]) -> bytes:
     return orjson.dumps(records)
 
 
-@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.usefixtures("fresh_ndjson_caches")
 @pytest.mark.parametrize("digits", ["", *("123456789012"[:n] for n in range(13))])
 @pytest.mark.parametrize("zone", ["Z", "z", "", "+01:00", "-00:30"])
 @pytest.mark.parametrize(
@@ -218,7 +207,7 @@ def test_planned_timestamps_match_parse_rfc3339(prefix: str, digits: str, zone: 
         assert r["timeUnixNano"] == str(ns)
 
 
-@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.usefixtures("fresh_ndjson_caches")
 def test_planned_record_keys_in_key_order() -> None:
     obj = {
         "span_id": "EEE19B7EC3C1B174",
@@ -258,7 +247,7 @@ def test_planned_record_keys_in_key_order() -> None:
     )
 
 
-@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.usefixtures("fresh_ndjson_caches")
 @pytest.mark.parametrize(
     "obj",
     [
@@ -276,7 +265,7 @@ def test_planned_value_that_does_not_fit_falls_back(obj: dict[str, Any]) -> None
     assert in_order(planned([line])) == in_order([expected])
 
 
-@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.usefixtures("fresh_ndjson_caches")
 def test_one_compile_per_call_and_only_when_seen_twice() -> None:
     lines = [orjson.dumps({f"k{i}": i}) for i in range(3)]
     decode_lines(lines, T, {})
@@ -287,7 +276,7 @@ def test_one_compile_per_call_and_only_when_seen_twice() -> None:
     assert list(ndjson._plans) == [("k0",), ("k1",)]
 
 
-@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.usefixtures("fresh_ndjson_caches")
 def test_wide_objects_are_never_compiled() -> None:
     obj = {f"k{i}": i for i in range(ndjson.PLAN_MAX_KEYS + 1)}
     (r,) = planned([orjson.dumps(obj)])
@@ -295,12 +284,11 @@ def test_wide_objects_are_never_compiled() -> None:
     assert len(r["body"]["kvlistValue"]["values"]) == ndjson.PLAN_MAX_KEYS + 1
 
 
-@pytest.mark.usefixtures("fresh_plans")
+@pytest.mark.usefixtures("fresh_ndjson_caches")
+@pytest.mark.usefixtures("fresh_ndjson_caches")  # earlier tests may have filled them
 def test_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ndjson, "PLAN_ENTRIES", 2)
     monkeypatch.setattr(ndjson, "TEXT_CACHE_ENTRIES", 2)
-    for cache in (ndjson._plans, ndjson._sighted, ndjson._second_texts, ndjson._severities):
-        cache.clear()  # earlier tests may have filled them past the patched bound
     for i in range(5):
         line = orjson.dumps({f"k{i}": 1, "ts": f"2026-11-22T10:00:0{i}Z", "level": f"L{i}"})
         (r,) = planned([line])
