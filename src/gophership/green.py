@@ -141,7 +141,12 @@ class GreenPath:
         for i, chunk in enumerate(chunks):
             if i:
                 await asyncio.sleep(0)
-            decoded.append((chunk, self._decode(chunk)))
+            result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
+            self._records += len(result.records)
+            if result.errors:
+                self._errors += result.errors
+                self._reasons.update(result.error_reasons)
+            decoded.append((chunk, result.records))
         self._chunks += len(chunks)
         for payload, part in self._requests(decoded):
             self._batches += 1
@@ -156,30 +161,13 @@ class GreenPath:
             for runner in self.runners:
                 await runner.submit(delivery)
 
-    def _decode(self, chunk: QueuedChunk) -> list[LogRecordJSON]:
-        result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
-        self._records += len(result.records)
-        if result.errors:
-            self._errors += result.errors
-            self._reasons.update(result.error_reasons)
-        return result.records
-
     def _requests(
         self, decoded: list[tuple[QueuedChunk, list[LogRecordJSON]]]
     ) -> list[tuple[bytes, list[tuple[QueuedChunk, list[LogRecordJSON]]]]]:
         """Encoded requests, each within ``batch_max_bytes`` unless it holds one record."""
         groups: dict[str, list[LogRecordJSON]] = {}
-        merged: set[str] = set()  # sources whose list is ours: a chunk's own stays intact
-        for chunk, records in decoded:
-            source = chunk.source
-            group = groups.get(source)
-            if group is None:
-                groups[source] = records
-            elif source in merged:
-                group.extend(records)
-            else:
-                groups[source] = group + records
-                merged.add(source)
+        for chunk, records in decoded:  # copied: a split below needs each chunk's own list
+            groups.setdefault(chunk.source, []).extend(records)
         payload = encode_request(self._resource, list(groups.items()))
         raw = sum(len(chunk.data) for chunk, _ in decoded)
         if raw:
@@ -198,8 +186,10 @@ class GreenPath:
         pieces = _cut(chunk, max(1, math.ceil(chunk.frames / parts)))
         if len(pieces) <= 1:  # a single frame: it goes alone, whatever its size
             return [(payload, decoded)]
-        self._records -= count  # decoded again, part by part
-        return self._requests([(piece, self._decode(piece)) for piece in pieces])
+        # Decoded again part by part (rare: one chunk over batch_max_bytes); counted once above.
+        return self._requests(
+            [(p, decode_chunk(p.codec, p.data, p.received_unix_nano).records) for p in pieces]
+        )
 
     def _delivered(self, delivery: Delivery) -> None:
         if delivery in self._in_flight:
@@ -246,14 +236,11 @@ REPLAYED_PART: Final = _ReplayedPart()
 
 def _cut(chunk: QueuedChunk, max_frames: int) -> list[QueuedChunk]:
     """``chunk`` cut at frame ends into parts of at most ``max_frames`` frames."""
-    parts = cut_frames(chunk.codec, chunk.data, max_frames)
-    token = chunk.replay_token
-    part_token = None if token is None else REPLAYED_PART
-    return [
-        dataclasses.replace(
-            chunk, data=data, frames=frames, replay_token=token if last else part_token
-        )
-        for data, frames, last in (
-            (data, frames, i + 1 == len(parts)) for i, (data, frames) in enumerate(parts)
-        )
+    parts = [
+        dataclasses.replace(chunk, data=data, frames=frames)
+        for data, frames in cut_frames(chunk.codec, chunk.data, max_frames)
     ]
+    if chunk.replay_token is not None:
+        for part in parts[:-1]:
+            part.replay_token = REPLAYED_PART
+    return parts

@@ -140,15 +140,13 @@ class VaultSpiller:
         self.flush(timeout, give_up_when_full=True)
         with self._cond:
             self._stopping = True
-            lost = sum(c.frames for c in self._pending)
-            self._lost_frames += lost
+            self._lost_frames += sum(c.frames for c in self._pending)
             self._pending.clear()
             self._pending_bytes = 0
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join()
-        with self._cond:
-            lost = self._lost_frames
+        lost = self._lost_frames  # the thread is gone: nothing else writes it now
         if lost:
             log.error("Vault could not take every chunk before shutdown.", extra={"frames": lost})
         self.vault.close()
