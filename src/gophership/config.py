@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Mapping
 
 __all__ = [
+    "ClientTlsConfig",
     "Config",
     "ControlConfig",
     "LogConfig",
@@ -66,8 +67,12 @@ __all__ = [
     "parse_size",
 ]
 
-SourceType = Literal["ndjson_tcp", "ndjson_unix", "syslog_tcp", "syslog_udp"]
-SinkType = Literal["file", "stdout", "blackhole"]
+SourceType = Literal[
+    "ndjson_tcp", "ndjson_unix", "syslog_tcp", "syslog_udp", "otlp_grpc", "otlp_http"
+]
+SinkType = Literal["file", "stdout", "blackhole", "otlp"]
+OtlpProtocol = Literal["grpc", "http"]
+OtlpCompression = Literal["gzip", "none"]
 Framing = Literal["auto", "octet_counting", "newline"]
 ZoneSetting = Literal["auto", "green", "yellow", "red"]
 Compression = Literal["lz4", "none"]
@@ -113,6 +118,21 @@ class SourceConfig:
     """``ndjson_unix``: permission bits of the socket file, 0..0o777."""
     receive_buffer_bytes: int = 64 * KiB
     """Read buffer per connection, max_frame_bytes..64MiB (the chunk size of the red path)."""
+    max_message_bytes: int = 64 * MiB
+    """``otlp_grpc``/``otlp_http``: largest request, 1KiB..1GiB, after decompression."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTlsConfig:
+    """TLS for an outgoing connection (``sinks.<name>.tls``); used with ``https://``."""
+
+    ca_file: Path | None = None
+    """CA bundle that signs the server's certificate; ``None`` = the system's CAs."""
+    cert_file: Path | None = None
+    """Client certificate for mutual TLS (with ``key_file``)."""
+    key_file: Path | None = None
+    server_name: str | None = None
+    """Name to verify the server's certificate against; default: the endpoint's host."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +155,17 @@ class SinkConfig:
     """Backoff doubles up to this; initial..1h (key ``retry_max_backoff``)."""
     unhealthy_after_failures: int = 3
     """Consecutive failures, 1..1000, before the sink is unhealthy and turns the zone RED."""
+    protocol: OtlpProtocol = "grpc"
+    """``otlp``: ``grpc`` (``LogsService/Export``) or ``http`` (``POST /v1/logs``, protobuf)."""
+    endpoint: str = ""
+    """``otlp``: ``http://host:port`` (plaintext) or ``https://host:port`` (TLS); for ``http``
+    a path other than ``/`` is used as is, else ``/v1/logs`` is appended."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """``otlp``: extra request headers / gRPC metadata (tenant ids, API keys)."""
+    compression: OtlpCompression = "gzip"
+    """``otlp``: request compression."""
+    tls: ClientTlsConfig | None = None
+    """``otlp``: TLS settings for ``https://`` endpoints."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -789,6 +820,11 @@ class _Section:
             return default
         return self._check(key, entry[1], check, default)
 
+    def optional(self, key: str, check: Callable[[object], T]) -> T | None:
+        """The checked value at ``key``; ``None`` if it is missing or invalid (reported)."""
+        entry = self.entries.get(key)
+        return None if entry is None else self._check(key, entry[1], check, None)
+
     def require(self, key: str, check: Callable[[object], T], what: str) -> T | None:
         """The checked value at ``key``; ``None`` (reported) if it is missing or invalid."""
         entry = self.entries.get(key)
@@ -829,7 +865,10 @@ class _Section:
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9_.-]+")
 _SOURCE_TYPES: Final[tuple[SourceType, ...]] = get_args(SourceType)
 _SINK_TYPES: Final[tuple[SinkType, ...]] = get_args(SinkType)
-_NETWORK_SOURCES: Final = frozenset({"ndjson_tcp", "syslog_tcp", "syslog_udp"})
+_NETWORK_SOURCES: Final = frozenset(
+    {"ndjson_tcp", "syslog_tcp", "syslog_udp", "otlp_grpc", "otlp_http"}
+)
+_OTLP_SOURCES: Final = frozenset({"otlp_grpc", "otlp_http"})
 _STREAM_SOURCES: Final = frozenset({"ndjson_tcp", "ndjson_unix", "syslog_tcp"})
 _COMMON_SOURCE_KEYS: Final = frozenset({"type", "max_frame_bytes", "receive_buffer_bytes"})
 _SOURCE_KEYS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
@@ -838,6 +877,8 @@ _SOURCE_KEYS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "ndjson_unix": _COMMON_SOURCE_KEYS | {"path", "max_connections", "socket_mode"},
         "syslog_tcp": _COMMON_SOURCE_KEYS | {"address", "max_connections", "framing"},
         "syslog_udp": _COMMON_SOURCE_KEYS | {"address"},
+        "otlp_grpc": frozenset({"type", "address", "max_message_bytes"}),
+        "otlp_http": frozenset({"type", "address", "max_message_bytes", "max_connections"}),
     }
 )
 _ALL_SOURCE_KEYS: Final = frozenset().union(*_SOURCE_KEYS.values())
@@ -849,6 +890,7 @@ _SINK_KEYS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "file": _COMMON_SINK_KEYS | {"path", "max_file_bytes", "max_files"},
         "stdout": _COMMON_SINK_KEYS,
         "blackhole": _COMMON_SINK_KEYS,
+        "otlp": _COMMON_SINK_KEYS | {"protocol", "endpoint", "headers", "compression", "tls"},
     }
 )
 _ALL_SINK_KEYS: Final = frozenset().union(*_SINK_KEYS.values())
@@ -952,6 +994,15 @@ def _read_source(
                 f"{path}.path",
             )
         )
+    if type_ in _OTLP_SOURCES:
+        return SourceConfig(
+            name=name,
+            type=type_,
+            host=host,
+            port=port,
+            max_message_bytes=sec.get("max_message_bytes", _in_size(1 * KiB, GiB), 64 * MiB),
+            max_connections=sec.get("max_connections", _in_int(1, 65535), 1024),
+        )
     max_frame = sec.get("max_frame_bytes", _in_size(1 * KiB, 16 * MiB), 64 * KiB)
     receive_buffer = sec.get(
         "receive_buffer_bytes", _in_size(1 * KiB, 64 * MiB), max(64 * KiB, max_frame)
@@ -1037,6 +1088,9 @@ def _read_sink(
             f"{format_duration(maximum)} is less than retry_initial_backoff"
             f" ({format_duration(initial)})",
         )
+    otlp: dict[str, object] = {}
+    if type_ == "otlp":
+        otlp = _read_otlp_sink(sec)
     return SinkConfig(
         name=name,
         type=type_,
@@ -1047,7 +1101,76 @@ def _read_sink(
         retry_initial_backoff_seconds=initial,
         retry_max_backoff_seconds=maximum,
         unhealthy_after_failures=sec.get("unhealthy_after_failures", _in_int(1, 1000), 3),
+        **otlp,  # type: ignore[arg-type]
     )
+
+
+_CLIENT_TLS_KEYS: Final = frozenset({"ca_file", "cert_file", "key_file", "server_name"})
+
+
+def _endpoint(value: object) -> str:
+    text = _string(value)
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
+    hostport = rest.split("/", 1)[0]
+    if not hostport or hostport.startswith(":"):
+        raise _Invalid(f"{text!r} has no host")
+    host, colon, port = hostport.rpartition(":")
+    if colon and not host.endswith("]") and not port.isdigit():
+        raise _Invalid(f"{text!r}: port {port!r} is not a number")
+    if colon and port.isdigit() and not 0 < int(port) < 65536:
+        raise _Invalid(f"{text!r}: port {port} is out of range (1..65535)")
+    return text
+
+
+_HEADER_NAME_RE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def _read_headers(sec: _Section) -> dict[str, str]:
+    """``headers``: name -> string value; names are lower-cased (gRPC metadata requires it)."""
+    out: dict[str, str] = {}
+    hsec = sec.section("headers", None)
+    for key, key_node, value_node in hsec.items():
+        value = sec.report.value(value_node)
+        if not _HEADER_NAME_RE.fullmatch(key):
+            sec.report.add(key_node, hsec.child(key), "not a valid header name")
+        elif isinstance(value, bool) or not isinstance(value, str | int | float):
+            sec.report.add(
+                value_node, hsec.child(key), f"expected a string, got {_describe(value)}"
+            )
+        elif any(c in str(value) for c in "\r\n\0"):
+            sec.report.add(value_node, hsec.child(key), "a header value cannot hold CR, LF or NUL")
+        else:
+            out[key.lower()] = str(value)
+    return out
+
+
+def _read_otlp_sink(sec: _Section) -> dict[str, object]:
+    """The ``otlp`` sink's own keys, as ``SinkConfig`` keyword arguments."""
+    endpoint = sec.require("endpoint", _endpoint, 'an "http://host:port" or "https://..." URL')
+    tls: ClientTlsConfig | None = None
+    if sec.has("tls"):
+        tsec = sec.section("tls", _CLIENT_TLS_KEYS)
+        tls = ClientTlsConfig(
+            ca_file=tsec.optional("ca_file", _path),
+            cert_file=tsec.optional("cert_file", _path),
+            key_file=tsec.optional("key_file", _path),
+            server_name=tsec.optional("server_name", _string),
+        )
+        if (tls.cert_file is None) != (tls.key_file is None):
+            sec.report.add(
+                sec.value_node("tls"),
+                sec.child("tls"),
+                "cert_file and key_file go together (a client certificate needs its key)",
+            )
+    return {
+        "protocol": sec.get("protocol", _choice(get_args(OtlpProtocol)), "grpc"),
+        "endpoint": endpoint or "",
+        "headers": MappingProxyType(_read_headers(sec)),
+        "compression": sec.get("compression", _choice(get_args(OtlpCompression)), "gzip"),
+        "tls": tls,
+    }
 
 
 def _named(report: _Report, sec: _Section, kind: str) -> Iterator[tuple[str, Node]]:

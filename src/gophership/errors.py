@@ -86,9 +86,17 @@ class SinkError(GopherShipError):
 
 
 class RetryableSinkError(SinkError):
-    """The export may succeed if retried later."""
+    """The export may succeed if retried later.
+
+    ``retry_after`` (seconds) is the receiver's own hint (HTTP ``Retry-After``, gRPC
+    ``RetryInfo``): the runner waits at least that long before the next attempt.
+    """
 
     reason = "retryable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class FatalSinkError(SinkError):
@@ -119,3 +127,9 @@ class BrokenResourceError(GopherShipError):
     """A resource failed and cannot be used again."""
 
     reason = "broken"
+
+
+class OtlpDecodeError(ProtocolError):
+    """An OTLP request (protobuf or JSON) does not decode."""
+
+    reason = "otlp_invalid"

@@ -93,6 +93,17 @@ class SinkRunner:
         self._queued_bytes += len(delivery.batch.payload)
         self._wake.set()
 
+    def submit_nowait(self, delivery: Delivery) -> None:
+        """Queue ``delivery`` even past ``max_batches`` (the caller checked :attr:`has_room`)."""
+        self._queue.append(delivery)
+        self._queued_bytes += len(delivery.batch.payload)
+        self._wake.set()
+
+    @property
+    def has_room(self) -> bool:
+        """Fewer than ``max_batches`` deliveries wait: :meth:`submit` would not wait."""
+        return len(self._queue) < self._max
+
     @property
     def healthy(self) -> bool:
         if self._failures >= self.config.unhealthy_after_failures:
@@ -142,6 +153,9 @@ class SinkRunner:
                     initial=self.config.retry_initial_backoff_seconds,
                     maximum=self.config.retry_max_backoff_seconds,
                 )
+                hint = getattr(exc, "retry_after", None)
+                if hint is not None:  # the receiver asked: at least that, at most an hour
+                    delay = max(delay, min(float(hint), 3600.0))
                 attempt += 1
                 if attempt == 1 or attempt % 20 == 0:
                     log.warning(

@@ -33,14 +33,16 @@ from gophership.errors import ClosedResourceError
 from gophership.export import Delivery, SinkRunner
 from gophership.protocol.decode import decode_chunk
 from gophership.protocol.framing import cut_frames
-from gophership.protocol.otlp_json import encode_request
+from gophership.protocol.otlp_json import agent_resource_logs, encode_resource_logs
+from gophership.record import Codec
 from gophership.sinks.base import ExportBatch
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from gophership.buffer import ChunkQueue, QueuedChunk
-    from gophership.record import KeyValueJSON, LogRecordJSON
+    from gophership.lanes import SinkLane
+    from gophership.record import KeyValueJSON, LogRecordJSON, ResourceLogsJSON
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +73,13 @@ class GreenPath:
         batch_max_bytes: int,
         batch_timeout_seconds: float = 0.2,
         on_delivered: Callable[[Delivery], None] | None = None,
+        lanes: Mapping[str, SinkLane] | None = None,
     ) -> None:
         self.queue = queue
         self.runners = runners
+        self._lanes = lanes or {}
         self._resource = resource_attributes
+        self._resource_keys = frozenset(kv["key"] for kv in resource_attributes)
         self._max_records = batch_max_records
         self._max_bytes = batch_max_bytes
         self._timeout = batch_timeout_seconds
@@ -130,72 +135,130 @@ class GreenPath:
 
     def _admit(self, chunk: QueuedChunk) -> QueuedChunk:
         """``chunk``, or its first part when it has more frames than a batch may hold."""
-        if chunk.frames <= self._max_records:
+        if chunk.frames <= self._max_records or chunk.codec in _UNCUT:
             return chunk
         first, *rest = _cut(chunk, self._max_records)
         self._pending.extendleft(reversed(rest))
         return first
 
     async def _deliver(self, chunks: list[QueuedChunk]) -> None:
-        decoded: list[tuple[QueuedChunk, list[LogRecordJSON]]] = []
+        decoded: list[_Decoded] = []
         for i, chunk in enumerate(chunks):
             if i:
                 await asyncio.sleep(0)
-            result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
-            self._records += len(result.records)
-            if result.errors:
-                self._errors += result.errors
-                self._reasons.update(result.error_reasons)
-            decoded.append((chunk, result.records))
+            decoded.append(self._decode(chunk))
         self._chunks += len(chunks)
-        for payload, part in self._requests(decoded):
+        for resource_logs, payload, part in self._requests(decoded):
             self._batches += 1
             self._batched_bytes += len(payload)
             delivery = Delivery(
-                ExportBatch(payload=payload, records=sum(len(r) for _, r in part)),
-                [chunk for chunk, _ in part],
+                ExportBatch(
+                    payload=payload,
+                    records=sum(len(d.records) for d in part),
+                    resource_logs=resource_logs,
+                ),
+                [d.chunk for d in part],
                 remaining=len(self.runners),
                 on_delivered=self._delivered,
             )
             self._in_flight.append(delivery)
             for runner in self.runners:
-                await runner.submit(delivery)
+                lane = self._lanes.get(runner.name)
+                if lane is None or lane.blocked:
+                    await runner.submit(delivery)
+                elif lane.admit():
+                    runner.submit_nowait(delivery)
+                else:
+                    lane.spill(delivery.chunks)
+                    delivery.sink_done()
+
+    def _decode(self, chunk: QueuedChunk, *, count: bool = True) -> _Decoded:
+        result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
+        if count:
+            self._records += len(result.records)
+            if result.errors:
+                self._errors += result.errors
+                self._reasons.update(result.error_reasons)
+        foreign = result.resource_logs
+        if foreign is not None:
+            for resource_logs in foreign:
+                self._enrich(resource_logs)
+        return _Decoded(chunk, result.records, foreign)
+
+    def _enrich(self, resource_logs: ResourceLogsJSON) -> None:
+        """Insert the configured resource attributes the sender's resource lacks."""
+        resource = resource_logs.setdefault("resource", {})
+        attributes = resource.setdefault("attributes", [])
+        have = {kv["key"] for kv in attributes}
+        if self._resource_keys <= have:
+            return
+        attributes.extend(kv for kv in self._resource if kv["key"] not in have)
 
     def _requests(
-        self, decoded: list[tuple[QueuedChunk, list[LogRecordJSON]]]
-    ) -> list[tuple[bytes, list[tuple[QueuedChunk, list[LogRecordJSON]]]]]:
+        self, decoded: list[_Decoded]
+    ) -> list[tuple[list[ResourceLogsJSON], bytes, list[_Decoded]]]:
         """Encoded requests, each within ``batch_max_bytes`` unless it holds one record."""
         groups: dict[str, list[LogRecordJSON]] = {}
-        for chunk, records in decoded:  # copied: a split below needs each chunk's own list
-            groups.setdefault(chunk.source, []).extend(records)
-        payload = encode_request(self._resource, list(groups.items()))
-        raw = sum(len(chunk.data) for chunk, _ in decoded)
+        foreign: list[ResourceLogsJSON] = []
+        for d in decoded:  # copied: a split below needs each chunk's own list
+            if d.resource_logs is None:
+                groups.setdefault(d.chunk.source, []).extend(d.records)
+            else:
+                foreign.extend(d.resource_logs)
+        resource_logs = (
+            [agent_resource_logs(self._resource, list(groups.items()))] if groups else []
+        )
+        resource_logs.extend(foreign)
+        payload = encode_resource_logs(resource_logs)
+        raw = sum(len(d.chunk.data) for d in decoded)
         if raw:
             self._expansion = len(payload) / raw
-        count = sum(len(records) for _, records in decoded)
+        count = sum(len(d.records) for d in decoded)
         if len(payload) <= self._max_bytes or count <= 1:
-            return [(payload, decoded)]
+            return [(resource_logs, payload, decoded)]
         if len(decoded) > 1:  # cut between chunks, near the middle record
-            half, seen = 1, len(decoded[0][1])
-            while half < len(decoded) - 1 and seen + len(decoded[half][1]) <= count // 2:
-                seen += len(decoded[half][1])
+            half, seen = 1, len(decoded[0].records)
+            while half < len(decoded) - 1 and seen + len(decoded[half].records) <= count // 2:
+                seen += len(decoded[half].records)
                 half += 1
             return self._requests(decoded[:half]) + self._requests(decoded[half:])
         # One chunk: encoded size is near linear in records, cut it into as many parts.
-        (chunk, _), parts = decoded[0], math.ceil(len(payload) / self._max_bytes)
-        pieces = _cut(chunk, max(1, math.ceil(chunk.frames / parts)))
-        if len(pieces) <= 1:  # a single frame: it goes alone, whatever its size
-            return [(payload, decoded)]
-        # Decoded again part by part (rare: one chunk over batch_max_bytes); counted once above.
-        return self._requests(
-            [(p, decode_chunk(p.codec, p.data, p.received_unix_nano).records) for p in pieces]
+        chunk, parts = decoded[0].chunk, math.ceil(len(payload) / self._max_bytes)
+        pieces = (
+            [] if chunk.codec in _UNCUT else _cut(chunk, max(1, math.ceil(chunk.frames / parts)))
         )
+        if len(pieces) <= 1:  # a single frame (or OTLP request): it goes alone, whatever its size
+            return [(resource_logs, payload, decoded)]
+        # Decoded again part by part (rare: one chunk over batch_max_bytes); counted once above.
+        return self._requests([self._decode(p, count=False) for p in pieces])
 
     def _delivered(self, delivery: Delivery) -> None:
         if delivery in self._in_flight:
             self._in_flight.remove(delivery)
         if self._on_delivered is not None:
             self._on_delivered(delivery)
+
+    @property
+    def busy(self) -> bool:
+        """True while chunks are taken from the queue and not yet delivered to every sink."""
+        return bool(self._in_flight or self._current or self._pending)
+
+    def held_by(self, runners: list[SinkRunner]) -> list[tuple[QueuedChunk, list[str]]]:
+        """Chunks of in-flight deliveries with the names of the sinks that still lack them.
+
+        For the drain with sink lanes: a chunk every sink lacks goes back to the main vault,
+        one that only some lack goes to those sinks' lanes.
+        """
+        out: list[tuple[QueuedChunk, list[str]]] = []
+        pending = {r.name: {id(d) for d in r.pending()} for r in runners}
+        for delivery in self._in_flight:
+            lacking = [name for name, ids in pending.items() if id(delivery) in ids]
+            out.extend((chunk, lacking) for chunk in delivery.chunks)
+        return out
+
+    def unsent_chunks(self) -> list[QueuedChunk]:
+        """Chunks taken from the queue and not yet made into a delivery."""
+        return [*self._current, *self._pending]
 
     def undelivered_chunks(self) -> list[QueuedChunk]:
         """Chunks taken from the queue but not yet delivered to every sink (for the drain)."""
@@ -222,6 +285,19 @@ class GreenPath:
             batched_bytes_total=self._batched_bytes,
             in_flight_deliveries=len(self._in_flight),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """One chunk and its records; ``resource_logs`` when it came as OTLP (its own resources)."""
+
+    chunk: QueuedChunk
+    records: list[LogRecordJSON]
+    resource_logs: list[ResourceLogsJSON] | None
+
+
+_UNCUT: Final = frozenset({Codec.OTLP_PROTO, Codec.OTLP_JSON})
+"""Codecs whose chunks are one request each: never cut into parts."""
 
 
 class _ReplayedPart:

@@ -52,6 +52,11 @@ class Spill(Protocol):
         """Bytes taken but not yet durable."""
         ...
 
+    @property
+    def pressured(self) -> bool:
+        """True while senders that can be pushed back should be."""
+        ...
+
 
 class Probe(Protocol):
     """Memory readings (``MemoryProbe``; a fake in tests)."""
@@ -226,6 +231,15 @@ class Ingester:
                 resume = getattr(transport, "resume_reading", None)
                 if resume is not None:
                     resume()
+
+    @property
+    def accepting(self) -> bool:
+        """False while the vault spiller is over budget or the vault is full.
+
+        For senders that cannot be paused but can be told to retry (OTLP): their requests
+        are refused with a retryable answer rather than taken into unbounded memory.
+        """
+        return not self.spiller.pressured
 
     @property
     def paused_transports(self) -> int:

@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gophership.protocol.decode import PARSE_ERRORS
+from gophership.sources.otlp import OtlpGrpcSource, OtlpHttpSource
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -145,6 +146,23 @@ class EngineCollector(Collector):
             conns.add_metric([s.name], s.connections)
             paused.add_metric([s.name], s.accept_paused_total)
         yield from (lines, nbytes, dropped, dropped_bytes, conns, paused)
+        requests = _counter(
+            "gophership_otlp_requests",
+            "OTLP export requests by outcome (accepted, partial, refused, invalid, too_large).",
+            ["source", "outcome"],
+        )
+        rejected = _counter(
+            "gophership_otlp_rejected_records",
+            "Records rejected inside accepted OTLP requests (reported in partial_success).",
+            ["source"],
+        )
+        for source in e.sources:
+            if isinstance(source, OtlpGrpcSource | OtlpHttpSource):
+                o = source.intake.statistics()
+                for outcome, n in o.requests_by_outcome.items():
+                    requests.add_metric([source.name, outcome], n)
+                rejected.add_metric([source.name], o.rejected_records_total)
+        yield from (requests, rejected)
 
     def _vault(self) -> Iterator[Metric]:
         e = self._engine
@@ -238,6 +256,11 @@ class EngineCollector(Collector):
         queued = GaugeMetricFamily(
             "gophership_sink_queued_bytes", "Encoded bytes waiting.", labels=["sink"]
         )
+        rejected = _counter(
+            "gophership_sink_rejected_records",
+            "Records the receiver refused for good (dropped, logged).",
+            ["sink"],
+        )
         for runner in self._engine.runners:
             r = runner.statistics()
             s = runner.sink.statistics()
@@ -247,7 +270,53 @@ class EngineCollector(Collector):
             failed.add_metric([r.name], s.failed_batches)
             healthy.add_metric([r.name], int(r.healthy))
             queued.add_metric([r.name], r.queued_bytes)
-        yield from (sent, sent_b, batches, failed, healthy, queued)
+            rejected.add_metric([r.name], s.rejected_records)
+        yield from (sent, sent_b, batches, failed, healthy, queued, rejected)
+        yield from self._lanes()
+
+    def _lanes(self) -> Iterator[Metric]:
+        lanes = self._engine.lanes
+        if not lanes:
+            return
+        spilling = GaugeMetricFamily(
+            "gophership_sink_lane_spilling",
+            "1 while the sink's batches go to its own vault lane.",
+            labels=["sink"],
+        )
+        episodes = _counter(
+            "gophership_sink_lane_spill_episodes", "Times the sink fell behind.", ["sink"]
+        )
+        chunks = _counter(
+            "gophership_sink_lane_spilled_chunks", "Chunks written to the sink's lane.", ["sink"]
+        )
+        frames = _counter(
+            "gophership_sink_lane_spilled_lines", "Lines written to the sink's lane.", ["sink"]
+        )
+        backlog = GaugeMetricFamily(
+            "gophership_sink_lane_backlog_records",
+            "Vault records in the sink's lane not yet delivered to it.",
+            labels=["sink"],
+        )
+        backlog_b = GaugeMetricFamily(
+            "gophership_sink_lane_backlog_bytes",
+            "Raw bytes in the sink's lane not yet delivered to it.",
+            labels=["sink"],
+        )
+        replayed = _counter(
+            "gophership_sink_lane_replayed_records",
+            "Lane vault records delivered to the sink.",
+            ["sink"],
+        )
+        for name, lane in lanes.items():
+            st = lane.statistics()
+            spilling.add_metric([name], int(st.spilling))
+            episodes.add_metric([name], st.spill_episodes_total)
+            chunks.add_metric([name], st.spilled_chunks_total)
+            frames.add_metric([name], st.spilled_frames_total)
+            backlog.add_metric([name], st.backlog_records)
+            backlog_b.add_metric([name], st.backlog_bytes)
+            replayed.add_metric([name], st.replayed_records_total)
+        yield from (spilling, episodes, chunks, frames, backlog, backlog_b, replayed)
 
 
 class MetricsServer:

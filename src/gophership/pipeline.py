@@ -35,6 +35,7 @@ from gophership.control.server import ControlServer
 from gophership.export import SinkRunner
 from gophership.green import GreenPath
 from gophership.ingest import Ingester
+from gophership.lanes import SinkLane
 from gophership.metrics import MetricsServer
 from gophership.pivot.controller import Thresholds, ZoneController
 from gophership.pivot.modes import Zone
@@ -42,13 +43,15 @@ from gophership.pivot.probe import release_free_memory
 from gophership.protocol.otlp_json import attributes_from_mapping
 from gophership.replay import Replayer
 from gophership.sinks import build_sink
+from gophership.sources.otlp import OtlpGrpcSource, OtlpHttpSource
 from gophership.sources.stream import StreamSource
 from gophership.sources.udp import UdpSource
 from gophership.spill import VaultSpiller
 from gophership.vault import Vault, VaultOptions
 
 if TYPE_CHECKING:
-    from gophership.config import Config
+    from gophership.buffer import QueuedChunk
+    from gophership.config import Config, SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +68,7 @@ class Engine:
         self.started_at = time.time()
         self.stopping = asyncio.Event()
         vc = config.vault
-        self.vault = Vault.open(
-            vc.dir,
-            VaultOptions(
-                segment_bytes=vc.segment_bytes,
-                max_bytes=vc.max_bytes,
-                segment_max_age_seconds=vc.segment_max_age_seconds,
-                fsync=vc.fsync,
-                compress=vc.compression == "lz4",
-                delete_replayed=vc.replay.delete_replayed,
-            ),
-        )
+        self.vault = Vault.open(vc.dir, self._vault_options())
         sc = config.somatic
         self.queue = ChunkQueue(sc.queue_budget_bytes)
         forced = ZONE_NAMES.get(sc.zone)
@@ -87,6 +80,25 @@ class Engine:
             SinkRunner(build_sink(s.type, s.name, **_sink_options(s)), s)
             for s in config.sinks.values()
         ]
+        host_name = config.resource.host_name or socket.gethostname()
+        resource = {"host.name": host_name, **dict(config.resource.attributes)}
+        resource.setdefault("service.name", "gophership")
+        resource_attributes = attributes_from_mapping(resource)
+        pc = config.pipeline
+        self.lanes: dict[str, SinkLane] = {}
+        if len(self.runners) > 1:  # one sink has nobody to be isolated from
+            for runner in self.runners:
+                self.lanes[runner.name] = SinkLane(
+                    runner,
+                    Vault.open(vc.dir / "sinks" / runner.name, self._vault_options()),
+                    resource_attributes,
+                    queue_bytes=max(1, sc.queue_budget_bytes // 4),
+                    batch_max_records=pc.batch_max_records,
+                    batch_max_bytes=pc.batch_max_bytes,
+                    batch_timeout_seconds=pc.batch_timeout_seconds,
+                    replay_rate_bytes_per_second=vc.replay.rate_bytes_per_second,
+                    max_pending_bytes=max(1, sc.queue_budget_bytes // 4),
+                )
         self.spiller = VaultSpiller(
             self.vault,
             max_pending_bytes=max(1, sc.queue_budget_bytes // 2),
@@ -99,7 +111,7 @@ class Engine:
             memory_budget_bytes=sc.memory_budget_bytes,
             sense_every_chunks=sc.sense_every_chunks,
             sense_interval_seconds=sc.sense_interval_seconds,
-            unhealthy_sinks=lambda: sum(not r.healthy for r in self.runners),
+            unhealthy_sinks=self._unhealthy_sinks,
         )
         self.replayer = Replayer(
             self.vault,
@@ -108,24 +120,17 @@ class Engine:
             rate_bytes_per_second=vc.replay.rate_bytes_per_second,
             enabled=vc.replay.enabled,
         )
-        host_name = config.resource.host_name or socket.gethostname()
-        resource = {"host.name": host_name, **dict(config.resource.attributes)}
-        resource.setdefault("service.name", "gophership")
         self.green = GreenPath(
             self.queue,
             self.runners,
-            attributes_from_mapping(resource),
-            batch_max_records=config.pipeline.batch_max_records,
-            batch_max_bytes=config.pipeline.batch_max_bytes,
-            batch_timeout_seconds=config.pipeline.batch_timeout_seconds,
+            resource_attributes,
+            batch_max_records=pc.batch_max_records,
+            batch_max_bytes=pc.batch_max_bytes,
+            batch_timeout_seconds=pc.batch_timeout_seconds,
+            lanes=self.lanes,
             on_delivered=self.replayer.delivered,
         )
-        self.sources: list[StreamSource | UdpSource] = [
-            UdpSource(s, self.ingester)
-            if s.type == "syslog_udp"
-            else StreamSource(s, self.ingester)
-            for s in config.sources.values()
-        ]
+        self.sources: list[Source] = [_source(s, self.ingester) for s in config.sources.values()]
         self.metrics = MetricsServer(self, config.metrics.host, config.metrics.port)
         self.control = ControlServer(self, config.control.socket, config.control.allowed_uids)
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,6 +138,24 @@ class Engine:
         self._green_task: asyncio.Task[None] | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self.ingester.on_zone_change(lambda zone: self.replayer.poke())
+
+    def _vault_options(self) -> VaultOptions:
+        vc = self.config.vault
+        return VaultOptions(
+            segment_bytes=vc.segment_bytes,
+            max_bytes=vc.max_bytes,
+            segment_max_age_seconds=vc.segment_max_age_seconds,
+            fsync=vc.fsync,
+            compress=vc.compression == "lz4",
+            delete_replayed=vc.replay.delete_replayed,
+        )
+
+    def _unhealthy_sinks(self) -> int:
+        """Unhealthy sinks that hold the pipeline back (a sink with a free lane does not)."""
+        bad = [r for r in self.runners if not r.healthy]
+        if not self.lanes or len(bad) == len(self.runners):
+            return len(bad)
+        return sum(1 for r in bad if self.lanes[r.name].blocked)
 
     def _on_spill_pressure(self, pressured: bool) -> None:
         self.ingester.on_pressure(pressured)
@@ -144,6 +167,8 @@ class Engine:
         for runner in self.runners:
             task = asyncio.create_task(runner.run(), name=f"sink-{runner.name}")
             self._runner_tasks.append(task)
+        for lane in self.lanes.values():
+            lane.start(loop)
         self._green_task = asyncio.create_task(self.green.run(), name="green")
         listeners: dict[str, str] = {}
         for source in self.sources:
@@ -206,6 +231,8 @@ class Engine:
             self._green_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._green_task
+        for lane in self.lanes.values():  # its replay stops; what it held stays in its vault
+            await lane.stop()
         # A send in progress gets a moment to complete, so its batch is not vaulted twice.
         for runner in self.runners:
             runner.stop()
@@ -215,13 +242,17 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*stuck, return_exceptions=True)
         # Oldest first, so replay keeps the order they arrived in.
-        leftovers = self.green.undelivered_chunks() + self.queue.drain_nowait()
+        leftovers, to_lanes = self._undelivered()
+        leftovers += self.queue.drain_nowait()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         spilled = 0
+        for name, chunks in to_lanes.items():
+            self.lanes[name].spill(chunks)
+            spilled += sum(c.frames for c in chunks)
         seen: set[int] = set()
         for chunk in leftovers:
             if chunk.replay_token is None and id(chunk) not in seen:
@@ -231,12 +262,38 @@ class Engine:
         await self.replayer.commit()
         self.replayer.close()
         lost = await asyncio.to_thread(self.spiller.close)
+        for lane in self.lanes.values():
+            lost += await asyncio.to_thread(lane.close)
         for runner in self.runners:
             with contextlib.suppress(Exception):
                 await runner.sink.aclose()
         await self.control.close()
         await self.metrics.close()
         return {"spilled_frames": spilled, "lost_frames": lost, "delivered_all": int(delivered)}
+
+    def _undelivered(self) -> tuple[list[QueuedChunk], dict[str, list[QueuedChunk]]]:
+        """What the drain hands back: chunks for the main vault, and chunks per sink lane.
+
+        A chunk that every sink lacks goes to the main vault; one that only some sinks lack
+        goes to their lanes. A replayed chunk stays where it is (in the main vault, before
+        the cursor): replay gives it to every sink again (at-least-once).
+        """
+        if not self.lanes:
+            return self.green.undelivered_chunks(), {}
+        main: list[QueuedChunk] = []
+        to_lanes: dict[str, list[QueuedChunk]] = {}
+        seen: set[int] = set()
+        for chunk, lacking in self.green.held_by(self.runners):
+            if id(chunk) in seen or not lacking:
+                continue
+            seen.add(id(chunk))
+            if len(lacking) == len(self.runners):
+                main.append(chunk)
+            elif chunk.replay_token is None:
+                for name in lacking:
+                    to_lanes.setdefault(name, []).append(chunk)
+        main.extend(c for c in self.green.unsent_chunks() if id(c) not in seen)
+        return main, to_lanes
 
     async def _wait_green(self) -> None:
         assert self._green_task is not None
@@ -263,7 +320,13 @@ class Engine:
             "green": asdict(self.green.statistics()),
             "sources": {s.name: asdict(s.statistics()) for s in self.sources},
             "sinks": {
-                r.name: {**asdict(r.statistics()), **asdict(r.sink.statistics())}
+                r.name: {
+                    **asdict(r.statistics()),
+                    **asdict(r.sink.statistics()),
+                    "lane": asdict(self.lanes[r.name].statistics())
+                    if r.name in self.lanes
+                    else None,
+                }
                 for r in self.runners
             },
         }
@@ -289,7 +352,22 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.name.lower() if isinstance(v, Zone) else v) for k, v in d.items()}
 
 
+Source = StreamSource | UdpSource | OtlpGrpcSource | OtlpHttpSource
+
+
+def _source(cfg: SourceConfig, ingester: Ingester) -> Source:
+    if cfg.type == "syslog_udp":
+        return UdpSource(cfg, ingester)
+    if cfg.type == "otlp_grpc":
+        return OtlpGrpcSource(cfg, ingester)
+    if cfg.type == "otlp_http":
+        return OtlpHttpSource(cfg, ingester)
+    return StreamSource(cfg, ingester)
+
+
 def _sink_options(cfg: Any) -> dict[str, Any]:
+    if cfg.type == "otlp":
+        return {"config": cfg}
     if cfg.type == "file":
         return {"path": cfg.path, "max_file_bytes": cfg.max_file_bytes, "max_files": cfg.max_files}
     return {}

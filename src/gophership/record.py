@@ -28,6 +28,13 @@ class Codec(enum.IntEnum):
     """Syslog, octet counting: ``MSG-LEN SP SYSLOG-MSG``, RFC 6587 §3.4.1 (also UDP batches)."""
     RAW_LINES = 4
     """Plain text lines (``gs-ctl vault import``): each line becomes a record's body."""
+    OTLP_PROTO = 5
+    """OTLP ``ExportLogsServiceRequest`` protobuf bytes, as received (decompressed). A frame is
+    one request; several requests joined are one valid request (protobuf merges repeated
+    fields), so the vault may store them as one record."""
+    OTLP_JSON = 6
+    """An OTLP/JSON ``ExportLogsServiceRequest`` body, as received (decompressed). One request
+    per chunk: JSON objects do not join, so the vault never merges these."""
 
 
 class AnyValueJSON(TypedDict, total=False):
@@ -62,6 +69,38 @@ class LogRecordJSON(TypedDict):
     spanId: NotRequired[str]
     flags: NotRequired[int]
     eventName: NotRequired[str]
+
+
+class ResourceJSON(TypedDict, total=False):
+    """OTLP/JSON ``Resource``."""
+
+    attributes: list[KeyValueJSON]
+    droppedAttributesCount: int
+
+
+class ScopeJSON(TypedDict, total=False):
+    """OTLP/JSON ``InstrumentationScope``."""
+
+    name: str
+    version: str
+    attributes: list[KeyValueJSON]
+    droppedAttributesCount: int
+
+
+class ScopeLogsJSON(TypedDict, total=False):
+    """OTLP/JSON ``ScopeLogs``."""
+
+    scope: ScopeJSON
+    logRecords: list[LogRecordJSON]
+    schemaUrl: str
+
+
+class ResourceLogsJSON(TypedDict, total=False):
+    """OTLP/JSON ``ResourceLogs``: what an OTLP request holds, and what sinks receive."""
+
+    resource: ResourceJSON
+    scopeLogs: list[ScopeLogsJSON]
+    schemaUrl: str
 
 
 @dataclass(frozen=True, slots=True)

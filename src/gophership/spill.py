@@ -263,7 +263,9 @@ def _ends_frame(chunk: QueuedChunk) -> bool:
 
     Joined with the next chunk, that frame would swallow the next chunk's first line.
     """
-    if chunk.codec is Codec.SYSLOG_OCTET:
+    if chunk.codec is Codec.SYSLOG_OCTET or chunk.codec is Codec.OTLP_PROTO:
         return True
+    if chunk.codec is Codec.OTLP_JSON:  # two JSON documents joined are not one request
+        return False
     last = chunk.data[-1:]
     return last == b"\n" or (last == b"\0" and chunk.codec is Codec.SYSLOG_LINE)

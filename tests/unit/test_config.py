@@ -447,7 +447,7 @@ def test_missing_type_and_address_are_required() -> None:
         "sources:\n  a: {address: '127.0.0.1:1'}\n  b: {type: syslog_udp}\n" + SINK
     ) == [
         "config.yaml:2: sources.a.type: required"
-        " (one of ndjson_tcp, ndjson_unix, syslog_tcp, syslog_udp)",
+        " (one of ndjson_tcp, ndjson_unix, syslog_tcp, syslog_udp, otlp_grpc, otlp_http)",
         'config.yaml:3: sources.b.address: required (a "host:port" string)',
     ]
 

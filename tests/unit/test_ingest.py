@@ -22,6 +22,10 @@ class ListSpill:
     def pending_bytes(self) -> int:
         return self.pending
 
+    @property
+    def pressured(self) -> bool:
+        return not self.accept
+
 
 @dataclass
 class FakeProbe:

@@ -16,16 +16,20 @@ import base64
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from gophership.protocol import ndjson, syslog
+from gophership.errors import OtlpDecodeError
+from gophership.protocol import ndjson, otlp, syslog
 from gophership.protocol.framing import split_frames
 from gophership.record import Codec
 
 if TYPE_CHECKING:
-    from gophership.record import AnyValueJSON, LogRecordJSON
+    from gophership.record import AnyValueJSON, LogRecordJSON, ResourceLogsJSON
 
 __all__ = ["PARSE_ERRORS", "DecodeResult", "decode_chunk"]
 
-PARSE_ERRORS: Final = syslog.PARSE_ERRORS | ndjson.PARSE_ERRORS
+OTLP_INVALID: Final = "otlp_invalid"
+"""Reason of an OTLP chunk that does not decode (replayed from RED, where nothing is checked)."""
+
+PARSE_ERRORS: Final = syslog.PARSE_ERRORS | ndjson.PARSE_ERRORS | {OTLP_INVALID}
 """Every ``gophership.parse_error`` value (and ``error_reasons`` key): a closed set."""
 
 
@@ -36,21 +40,54 @@ class DecodeResult:
     records: list[LogRecordJSON]
     errors: int = 0
     error_reasons: dict[str, int] = field(default_factory=dict)
+    resource_logs: list[ResourceLogsJSON] | None = None
+    """OTLP chunks only: the request's own resources and scopes, holding ``records``."""
+
+
+def _raw_body(line: bytes) -> AnyValueJSON:
+    try:
+        return {"stringValue": line.decode()}
+    except UnicodeDecodeError:
+        return {"bytesValue": base64.b64encode(line).decode("ascii")}
 
 
 def _raw_lines(lines: list[bytes], observed: str) -> list[LogRecordJSON]:
-    records: list[LogRecordJSON] = []
-    for line in lines:
-        try:
-            body: AnyValueJSON = {"stringValue": line.decode()}
-        except UnicodeDecodeError:
-            body = {"bytesValue": base64.b64encode(line).decode("ascii")}
-        records.append({"observedTimeUnixNano": observed, "body": body, "attributes": []})
-    return records
+    return [
+        {"observedTimeUnixNano": observed, "body": _raw_body(line), "attributes": []}
+        for line in lines
+    ]
+
+
+def _decode_otlp(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeResult:
+    """An OTLP request's records; one that does not decode is kept whole as a raw body."""
+    try:
+        if codec is Codec.OTLP_PROTO:
+            resource_logs = otlp.decode_proto(data, observed_unix_nano)
+        else:
+            resource_logs = otlp.decode_json(data, observed_unix_nano)
+    except OtlpDecodeError as exc:
+        record: LogRecordJSON = {
+            "observedTimeUnixNano": str(observed_unix_nano),
+            "body": _raw_body(data),
+            "attributes": [
+                {"key": "gophership.parse_error", "value": {"stringValue": OTLP_INVALID}},
+                {"key": "gophership.parse_error_message", "value": {"stringValue": str(exc)}},
+            ],
+        }
+        return DecodeResult([record], 1, {OTLP_INVALID: 1})
+    records = [
+        record
+        for rl in resource_logs
+        for sl in rl.get("scopeLogs", ())
+        for record in sl.get("logRecords", ())
+    ]
+    return DecodeResult(records, resource_logs=resource_logs)
 
 
 def decode_chunk(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeResult:
     """Parse every frame of ``data`` (a chunk as framed for ``codec``) into records."""
+    if codec is Codec.OTLP_PROTO or codec is Codec.OTLP_JSON:
+        return _decode_otlp(codec, data, observed_unix_nano)
     reasons: dict[str, int] = {}
     if codec is Codec.SYSLOG_LINE or codec is Codec.SYSLOG_OCTET:
         # Whole-chunk syslog fast paths (syslog.py rule 4).

@@ -519,12 +519,15 @@ def split_frames(codec: Codec, data: bytes) -> list[bytes]:
     Line codecs (``NDJSON``, ``SYSLOG_LINE``, ``RAW_LINES``): frames end with LF (and NUL for
     ``SYSLOG_LINE``); a CR right before the LF is part of the line ending and removed; the end
     of ``data`` also ends a frame; empty frames are skipped (the vault keeps them, the green
-    path does not). ``SYSLOG_OCTET``: the SYSLOG-MSG of each frame exactly as counted (a
+    path does not). ``OTLP_PROTO``/``OTLP_JSON``: the whole chunk, one (maybe merged) request.
+    ``SYSLOG_OCTET``: the SYSLOG-MSG of each frame exactly as counted (a
     trailing LF inside the count is kept); the walk stops at the first bad prefix, so a chunk
     the framer did not make yields the frames before the break.
     """
     if codec is Codec.SYSLOG_OCTET:
         return _split_octet(data)
+    if codec is Codec.OTLP_PROTO or codec is Codec.OTLP_JSON:
+        return [data] if data else []
     # Single-byte finds only: CPython's two-byte find is slow when LF is frequent.
     if codec is Codec.SYSLOG_LINE and data.find(_NUL) != -1:
         data = data.replace(_NUL, _LF)
@@ -581,10 +584,12 @@ def cut_frames(codec: Codec, data: bytes, max_frames: int) -> list[tuple[bytes, 
     ``frames`` counts delimiters (empty lines too, so it bounds the records a part decodes
     to) plus one for an undelimited tail. Bytes after a bad octet-counting prefix stay in
     the last part, as :func:`split_frames` ignores them there too. O(frames) in Python: meant
-    for the rare chunk larger than a batch.
+    for the rare chunk larger than a batch. OTLP chunks are never cut.
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+    if codec is Codec.OTLP_PROTO or codec is Codec.OTLP_JSON:  # one part: never cut
+        return [(data, 1)] if data else []
     if codec is Codec.SYSLOG_OCTET:
         ends = [end for _, end in _octet_frames(data)]
         tail = 0

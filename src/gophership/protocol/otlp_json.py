@@ -15,7 +15,7 @@ Rules:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -24,9 +24,14 @@ import gophership
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from gophership.record import KeyValueJSON, LogRecordJSON
+    from gophership.record import KeyValueJSON, LogRecordJSON, ResourceLogsJSON, ScopeLogsJSON
 
-__all__ = ["attributes_from_mapping", "encode_request"]
+__all__ = [
+    "agent_resource_logs",
+    "attributes_from_mapping",
+    "encode_request",
+    "encode_resource_logs",
+]
 
 
 def attributes_from_mapping(m: Mapping[str, str]) -> list[KeyValueJSON]:
@@ -34,15 +39,15 @@ def attributes_from_mapping(m: Mapping[str, str]) -> list[KeyValueJSON]:
     return [{"key": k, "value": {"stringValue": v}} for k, v in m.items()]
 
 
-def encode_request(
+def agent_resource_logs(
     resource_attributes: list[KeyValueJSON],
     groups: Sequence[tuple[str, list[LogRecordJSON]]],
     *,
     scope_name: str = "gophership",
     scope_version: str = gophership.__version__,
-) -> bytes:
-    """One OTLP/JSON ``ExportLogsServiceRequest`` as one line ending in a newline."""
-    scope_logs: list[dict[str, Any]] = [
+) -> ResourceLogsJSON:
+    """This agent's ``ResourceLogs``: one ``scopeLogs`` entry per ``(source, records)`` group."""
+    scope_logs: list[ScopeLogsJSON] = [
         {
             "scope": {
                 "name": scope_name,
@@ -53,7 +58,26 @@ def encode_request(
         }
         for source, records in groups
     ]
-    request = {
-        "resourceLogs": [{"resource": {"attributes": resource_attributes}, "scopeLogs": scope_logs}]
-    }
-    return orjson.dumps(request, option=orjson.OPT_APPEND_NEWLINE)
+    return {"resource": {"attributes": resource_attributes}, "scopeLogs": scope_logs}
+
+
+def encode_resource_logs(resource_logs: Sequence[ResourceLogsJSON]) -> bytes:
+    """One OTLP/JSON ``ExportLogsServiceRequest`` of ``resource_logs``, one line ending in LF."""
+    return orjson.dumps({"resourceLogs": resource_logs}, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def encode_request(
+    resource_attributes: list[KeyValueJSON],
+    groups: Sequence[tuple[str, list[LogRecordJSON]]],
+    *,
+    scope_name: str = "gophership",
+    scope_version: str = gophership.__version__,
+) -> bytes:
+    """One OTLP/JSON ``ExportLogsServiceRequest`` as one line ending in a newline."""
+    return encode_resource_logs(
+        [
+            agent_resource_logs(
+                resource_attributes, groups, scope_name=scope_name, scope_version=scope_version
+            )
+        ]
+    )

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from gophership.config import SinkConfig
 from gophership.errors import ConfigError
 from gophership.sinks.blackhole import BlackholeSink
 from gophership.sinks.file import FileSink
+from gophership.sinks.otlp import OtlpSink
 from gophership.sinks.stdout import StdoutSink
 
 if TYPE_CHECKING:
     from gophership.sinks.base import Sink
 
-SINK_TYPES: Final = ("file", "stdout", "blackhole")
+SINK_TYPES: Final = ("file", "stdout", "blackhole", "otlp")
 """Every value ``build_sink`` accepts for ``cfg_type``."""
 
 _FILE_OPTIONS: Final = frozenset(
@@ -26,7 +28,8 @@ def build_sink(cfg_type: str, name: str, **options: object) -> Sink:
     """Make the sink of type ``cfg_type`` named ``name``.
 
     ``file`` takes ``path`` (required), ``max_file_bytes``, ``max_files``, ``fsync`` and
-    ``close_timeout_seconds``; ``stdout`` takes ``close_timeout_seconds``; ``blackhole`` none.
+    ``close_timeout_seconds``; ``stdout`` takes ``close_timeout_seconds``; ``otlp`` takes
+    ``config`` (its :class:`~gophership.config.SinkConfig`); ``blackhole`` none.
 
     Raises:
         ConfigError: For an unknown type, an unknown or missing option, or a value of the
@@ -57,6 +60,12 @@ def build_sink(cfg_type: str, name: str, **options: object) -> Sink:
     if cfg_type == "stdout":
         _only(where, options, _STDOUT_OPTIONS)
         return StdoutSink(name, close_timeout_seconds=_seconds(where, options))
+    if cfg_type == "otlp":
+        _only(where, options, frozenset({"config"}))
+        config = options.get("config")
+        if not isinstance(config, SinkConfig):
+            raise ConfigError(f"{where}: an otlp sink is built from its SinkConfig")
+        return OtlpSink(config)
     if cfg_type == "blackhole":
         _only(where, options, frozenset())
         return BlackholeSink(name)

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from gophership.errors import FatalSinkError, RetryableSinkError, SinkError
+
+if TYPE_CHECKING:
+    from gophership.record import ResourceLogsJSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +33,15 @@ class ExportBatch:
         payload: One OTLP/JSON ``ExportLogsServiceRequest`` on one line ending in a newline.
         records: How many log records the payload holds.
         attempt: 0 on the first send, n on the n-th retry of the same batch.
+        resource_logs: The same request before encoding (OTLP/JSON-shaped ``ResourceLogs``
+            dicts), for sinks that encode it another way (``otlp``: protobuf); ``None`` when
+            only the payload is known. Never mutated.
     """
 
     payload: bytes
     records: int
     attempt: int = 0
+    resource_logs: list[ResourceLogsJSON] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,9 @@ class SinkStatistics:
     failed_records: int = 0
     retries: int = 0
     rotations: int = 0
+    rejected_records: int = 0
+    """Records the receiver refused for good (``otlp``: HTTP 400/413, gRPC INVALID_ARGUMENT,
+    or ``partial_success``); logged and counted, not retried."""
 
 
 class Sink(Protocol):
@@ -81,6 +91,7 @@ class SinkCounters:
     __slots__ = (
         "failed_batches",
         "failed_records",
+        "rejected_records",
         "retries",
         "rotations",
         "sent_batches",
@@ -96,6 +107,7 @@ class SinkCounters:
         self.failed_records = 0
         self.retries = 0
         self.rotations = 0
+        self.rejected_records = 0
 
     def attempted(self, batch: ExportBatch) -> None:
         """Count a send call (a retry when ``batch.attempt > 0``)."""
@@ -120,6 +132,7 @@ class SinkCounters:
             failed_records=self.failed_records,
             retries=self.retries,
             rotations=self.rotations,
+            rejected_records=self.rejected_records,
         )
 
 

@@ -132,7 +132,7 @@ class StreamSource:
                 raise
             self.address = f"unix:{path}"
         else:
-            sock = _tcp_listener(cfg.host, cfg.port or 0)
+            sock = tcp_listener(cfg.host, cfg.port or 0)
             host, port = sock.getsockname()[:2]
             self.address = (
                 f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
@@ -307,7 +307,7 @@ class _StreamProtocol(asyncio.BufferedProtocol):
             self._ingester.forget(self.transport)
 
 
-def _tcp_listener(host: str | None, port: int) -> socket.socket:
+def tcp_listener(host: str | None, port: int) -> socket.socket:
     """A bound TCP socket for ``host`` (a name: its first address), as ``create_server`` does.
 
     SO_REUSEADDR, and IPv6-only on an IPv6 address.
