@@ -123,19 +123,15 @@ class SinkLane:
         self._tasks = [
             loop.create_task(self.green.run(), name=f"lane-green-{self.name}"),
             loop.create_task(self.replayer.run(), name=f"lane-replay-{self.name}"),
+            loop.create_task(self._watch(), name=f"lane-watch-{self.name}"),
         ]
 
     def admit(self) -> bool:
         """True: hand the next batch to the runner. False: spill it (rules 1 and 3)."""
         runner = self.runner
-        ready = runner.healthy and runner.has_room
-        if self.spilling:
-            if not (ready and self._caught_up()):
-                return False
-            self.spilling = False
-            log.info("Sink caught up; back to live delivery.", extra={"sink": self.name})
-            return True
-        if ready:
+        if self.spilling and not self._back_to_live():
+            return False
+        if runner.healthy and runner.has_room:
             return True
         self.spilling = True
         self._episodes += 1
@@ -144,6 +140,21 @@ class SinkLane:
             extra={"sink": self.name, "healthy": runner.healthy},
         )
         return False
+
+    def _back_to_live(self) -> bool:
+        """Leave *spilling* if rule 3 holds; True when the lane is live."""
+        runner = self.runner
+        if runner.healthy and runner.has_room and self._caught_up():
+            self.spilling = False
+            log.info("Sink caught up; back to live delivery.", extra={"sink": self.name})
+        return not self.spilling
+
+    async def _watch(self, interval: float = 0.1) -> None:
+        """Go back to live once caught up, even when no new batch comes to ask."""
+        while True:
+            await asyncio.sleep(interval)
+            if self.spilling:
+                self._back_to_live()
 
     def _caught_up(self) -> bool:
         return (

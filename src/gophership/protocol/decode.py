@@ -4,8 +4,9 @@ Rules:
 
 1. Frames come from :func:`~gophership.protocol.framing.split_frames`: empty lines are
    skipped (the vault keeps them), so ``len(records)`` can be less than ``Chunk.frames``.
-2. Every frame gives exactly one record; a frame that does not parse keeps the raw frame as
-   its body and carries ``gophership.parse_error`` (a reason from :data:`PARSE_ERRORS`).
+2. Every frame gives exactly one record (an OTLP frame: every record of its request); a
+   frame that does not parse keeps the raw frame as its body and carries
+   ``gophership.parse_error`` (a reason from :data:`PARSE_ERRORS`).
 3. ``observedTimeUnixNano`` is ``observed_unix_nano`` for every record of the chunk: the time
    the chunk was received (replay passes the original receive time).
 """
@@ -29,7 +30,7 @@ __all__ = ["PARSE_ERRORS", "DecodeResult", "decode_chunk"]
 OTLP_INVALID: Final = "otlp_invalid"
 """Reason of an OTLP chunk that does not decode (replayed from RED, where nothing is checked)."""
 
-PARSE_ERRORS: Final = syslog.PARSE_ERRORS | ndjson.PARSE_ERRORS | {OTLP_INVALID}
+PARSE_ERRORS: Final = syslog.PARSE_ERRORS | ndjson.PARSE_ERRORS | {OTLP_INVALID, otlp.INVALID_ID}
 """Every ``gophership.parse_error`` value (and ``error_reasons`` key): a closed set."""
 
 
@@ -60,11 +61,12 @@ def _raw_lines(lines: list[bytes], observed: str) -> list[LogRecordJSON]:
 
 def _decode_otlp(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeResult:
     """An OTLP request's records; one that does not decode is kept whole as a raw body."""
+    reasons: dict[str, int] = {}
     try:
         if codec is Codec.OTLP_PROTO:
-            resource_logs = otlp.decode_proto(data, observed_unix_nano)
+            resource_logs = otlp.decode_proto(data, observed_unix_nano, reasons)
         else:
-            resource_logs = otlp.decode_json(data, observed_unix_nano)
+            resource_logs = otlp.decode_json(data, observed_unix_nano, reasons)
     except OtlpDecodeError as exc:
         record: LogRecordJSON = {
             "observedTimeUnixNano": str(observed_unix_nano),
@@ -81,7 +83,7 @@ def _decode_otlp(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeRe
         for sl in rl.get("scopeLogs", ())
         for record in sl.get("logRecords", ())
     ]
-    return DecodeResult(records, resource_logs=resource_logs)
+    return DecodeResult(records, sum(reasons.values()), reasons, resource_logs)
 
 
 def decode_chunk(codec: Codec, data: bytes, observed_unix_nano: int) -> DecodeResult:

@@ -32,13 +32,11 @@ from aiohttp import web
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess,
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from gophership.errors import OtlpDecodeError
 from gophership.pivot.modes import Zone
+from gophership.protocol import otlp
 from gophership.record import Codec
 from gophership.sources.stream import LISTEN_BACKLOG, SourceStatistics, tcp_listener
 
@@ -107,10 +105,8 @@ class OtlpIntake:
         rejected, message = 0, ""
         if self._ingester.zone is not Zone.RED:
             try:
-                if codec is Codec.OTLP_PROTO:
-                    body, rejected, message = _check_proto(body)
-                else:
-                    _check_json(body)
+                check = _check_proto if codec is Codec.OTLP_PROTO else _check_json
+                body, rejected, message = check(body)
             except ValueError as exc:
                 return self.record(Answer(Outcome.INVALID, message=str(exc)))
         self.received_bytes += len(body)
@@ -160,29 +156,30 @@ def _check_proto(body: bytes) -> tuple[bytes, int, str]:
             ]
             del sl.log_records[:]
             sl.log_records.extend(keep)
-    message = f"{bad} log record(s) with a trace_id not of 16 bytes or a span_id not of 8 bytes"
-    return request.SerializeToString(), bad, message
+    return request.SerializeToString(), bad, _BAD_IDS.format(bad)
 
 
-def _check_json(body: bytes) -> None:
-    """Raises ValueError unless ``body`` is a JSON object (the mapping reports the rest)."""
+def _check_json(body: bytes) -> tuple[bytes, int, str]:
+    """The JSON counterpart of :func:`_check_proto` (the body is decoded to be checked)."""
+    reasons: dict[str, int] = {}
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ValueError("an ExportLogsServiceRequest must be a JSON object")
+        resource_logs = otlp.decode_json(body, 0, reasons)
+    except OtlpDecodeError as exc:
+        raise ValueError(str(exc)) from exc
+    bad = reasons.get(otlp.INVALID_ID, 0)
+    if not bad:
+        return body, 0, ""
+    for rl in resource_logs:
+        for sl in rl.get("scopeLogs", []):
+            sl["logRecords"] = [
+                r
+                for r in sl.get("logRecords", [])
+                if not any(a["key"] == "gophership.parse_error" for a in r["attributes"])
+            ]
+    return otlp.encode_json(resource_logs), bad, _BAD_IDS.format(bad)
 
 
-def _response(answer: Answer) -> ExportLogsServiceResponse:
-    response = ExportLogsServiceResponse()
-    if answer.outcome is Outcome.PARTIAL:
-        response.partial_success.CopyFrom(
-            ExportLogsPartialSuccess(
-                rejected_log_records=answer.rejected, error_message=answer.message
-            )
-        )
-    return response
+_BAD_IDS: Final = "{} log record(s) with a trace_id not of 16 bytes or a span_id not of 8 bytes"
 
 
 def _address(host: str | None, port: int) -> str:
@@ -233,7 +230,7 @@ class OtlpGrpcSource:
         answer = self.intake.take(Codec.OTLP_PROTO, body, time.perf_counter_ns())
         codes = _GRPC_CODES.get(answer.outcome)
         if codes is None:
-            return bytes(_response(answer).SerializeToString())
+            return otlp.response_proto(answer.rejected, answer.message)
         code, rpc_code = codes
         status = status_pb2.Status(code=rpc_code, message=answer.message)
         if answer.outcome is Outcome.REFUSED:
@@ -340,20 +337,11 @@ def _http_answer(answer: Answer, ctype: str) -> web.Response:
         if answer.outcome is Outcome.REFUSED:
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    message = _response(answer)
     if ctype == JSON:
-        body = b"{}"
-        if answer.outcome is Outcome.PARTIAL:
-            body = orjson.dumps(
-                {
-                    "partialSuccess": {
-                        "rejectedLogRecords": str(answer.rejected),
-                        "errorMessage": answer.message,
-                    }
-                }
-            )
-        return web.Response(status=200, body=body, content_type=JSON)
-    return web.Response(status=200, body=message.SerializeToString(), content_type=PROTOBUF)
+        body = otlp.response_json(answer.rejected, answer.message)
+    else:
+        body = otlp.response_proto(answer.rejected, answer.message)
+    return web.Response(status=200, body=body, content_type=ctype)
 
 
 def _http_error(status: int, message: str, ctype: str) -> web.Response:

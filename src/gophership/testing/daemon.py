@@ -194,7 +194,7 @@ def flatten(requests: Iterator[dict[str, Any]]) -> list[Exported]:
             for sl in rl["scopeLogs"]:
                 scope = sl["scope"]
                 scope_attrs = plain({"kvlistValue": {"values": scope.get("attributes", [])}})
-                source = scope_attrs["gophership.source"]
+                source = scope_attrs.get("gophership.source") or ""  # none on OTLP scopes
                 out.extend(Exported(r, source, scope, resource) for r in sl["logRecords"])
     return out
 
