@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
 
-from gophership.testing.daemon import Exported, read_records, run_daemon, send_tcp, wait_until
+from gophership.testing.daemon import Exported, read_records, run_daemon, wait_until
 
 if TYPE_CHECKING:
     from gophership.testing.daemon import Daemon
