@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
 
-from gophership.testing.daemon import Exported, read_records, run_daemon, wait_until
+from gophership.testing.daemon import Exported, read_records, run_daemon, send_tcp, wait_until
 
 if TYPE_CHECKING:
     from gophership.testing.daemon import Daemon
@@ -313,37 +313,55 @@ def otlp_sink(daemon: Daemon, source: str, protocol: str) -> dict[str, Any]:
     return {"type": "otlp", "protocol": protocol, "endpoint": url(daemon, source)}
 
 
+SYSLOG_LINE = (
+    b"<165>1 2026-11-23T03:04:05.678901+01:00 host.example app 4242 ID47"
+    b' [exampleSDID@32473 iut="3" eventSource="Application"] syslog via A\n'
+)
+
+
+def key(r: Exported) -> bytes:
+    """A record with its scope and resource, as one comparable value."""
+    return orjson.dumps([r.record, r.scope, r.resource], option=orjson.OPT_SORT_KEYS)
+
+
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_gophership_feeds_gophership(tmp_path: Path, protocol: str) -> None:
-    """A's otlp sink → B's OTLP source: SDK records arrive intact, and A's own NDJSON too."""
+    """A's otlp sink → B's OTLP source: every record B writes is the one A wrote, field for field.
+
+    A has two sinks (its own file and B), so this also runs through the per-sink lanes.
+    """
     with run_daemon(tmp_path / "b", sources=OTLP_SOURCES) as b:
         target = "otlp" if protocol == "grpc" else "otlp_http"
-        sinks = {"archive": None, "next": otlp_sink(b, target, protocol)}
-        with run_daemon(
-            tmp_path / "a",
-            sources=OTLP_SOURCES | {"app": {"type": "ndjson_tcp", "address": "127.0.0.1:0"}},
-            sinks=sinks,
-        ) as a:
+        sinks = {"next": otlp_sink(b, target, protocol)}
+        with run_daemon(tmp_path / "a", sources=OTLP_SOURCES, sinks=sinks) as a:
             assert otel_send("grpc", url(a, "otlp"), 600, "--run-id", "chain") == {
                 "ok": 600,
                 "failed": 0,
             }
-            from gophership.testing.daemon import send_tcp
-
-            send_tcp(
-                a.addr("app"),
-                b'{"msg":"ndjson via A","level":"warn","trace_id":"' + TRACE_ID.encode() + b'"}\n',
-            )
-            records = wait_until(b.records, lambda r: len(r) >= 601, 60, "records at B")
-            assert a.metric("gophership_sink_sent_records_total", sink="next") == 601
-    chain = by_run(records, "chain")
-    assert sorted(check_sdk_record(r, "chain") for r in chain) == list(range(600))
-    (mine,) = [r for r in records if r.body == "ndjson via A"]
+            assert otel_send("http", url(a, "otlp_http"), 50, "--run-id", "chain-h") == {
+                "ok": 50,
+                "failed": 0,
+            }
+            ndjson = b'{"msg":"ndjson via A","level":"warn","trace_id":"%s","n":5}\n'
+            send_tcp(a.addr("app"), ndjson % TRACE_ID.encode())
+            send_tcp(a.addr("syslog"), SYSLOG_LINE)
+            total = 600 + 50 + 2
+            at_b = wait_until(b.records, lambda r: len(r) >= total, 60, "records at B")
+            at_a = wait_until(a.records, lambda r: len(r) >= total, 60, "records at A")
+            assert a.metric("gophership_sink_sent_records_total", sink="next") == total
+    assert sorted(map(key, at_b)) == sorted(map(key, at_a))  # intact, in both directions
+    assert sorted(check_sdk_record(r, "chain") for r in by_run(at_b, "chain")) == list(range(600))
+    (mine,) = [r for r in at_b if r.body == "ndjson via A"]
     assert mine.severity == (13, "warn")  # the text as the line had it
     assert mine.record["traceId"] == TRACE_ID
+    assert mine.raw_attrs["n"] == {"intValue": "5"}
     assert mine.scope["name"] == "gophership"
     assert mine.source == "app"  # A's scope attribute survives the hop
     assert mine.resource["service.name"] == "e2e"  # A's configured resource
+    (sys_rec,) = [r for r in at_b if r.body == "syslog via A"]
+    assert sys_rec.severity == (10, "notice")  # PRI 165 = local4.notice
+    assert sys_rec.attrs["appname"] == "app"
+    assert sys_rec.attrs["proc_id"] == "4242"
 
 
 def test_down_sink_is_isolated_and_gets_its_backlog(tmp_path: Path) -> None:
