@@ -878,7 +878,7 @@ _SOURCE_KEYS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "syslog_tcp": _COMMON_SOURCE_KEYS | {"address", "max_connections", "framing"},
         "syslog_udp": _COMMON_SOURCE_KEYS | {"address"},
         "otlp_grpc": frozenset({"type", "address", "max_message_bytes"}),
-        "otlp_http": frozenset({"type", "address", "max_message_bytes", "max_connections"}),
+        "otlp_http": frozenset({"type", "address", "max_message_bytes"}),
     }
 )
 _ALL_SOURCE_KEYS: Final = frozenset().union(*_SOURCE_KEYS.values())
@@ -1001,7 +1001,6 @@ def _read_source(
             host=host,
             port=port,
             max_message_bytes=sec.get("max_message_bytes", _in_size(1 * KiB, GiB), 64 * MiB),
-            max_connections=sec.get("max_connections", _in_int(1, 65535), 1024),
         )
     max_frame = sec.get("max_frame_bytes", _in_size(1 * KiB, 16 * MiB), 64 * KiB)
     receive_buffer = sec.get(

@@ -717,3 +717,73 @@ def test_yaml_blocks_in_the_docs_load() -> None:
 )
 def test_edge_structure_errors(text: str, expected: list[str]) -> None:
     assert errors_of(text) == expected
+
+
+# --- OTLP sources and the otlp sink ------------------------------------------------------------
+
+
+def test_otlp_sources_and_sink() -> None:
+    cfg = load(
+        """
+        sources:
+          grpc_in: {type: otlp_grpc, address: "127.0.0.1:4317", max_message_bytes: 128MiB}
+          http_in: {type: otlp_http, address: "[::1]:4318"}
+        sinks:
+          up:
+            type: otlp
+            protocol: http
+            endpoint: "https://collector.example:4318/custom/path"
+            headers: {X-Tenant: acme, X-Number: 7}
+            compression: none
+            tls: {ca_file: /etc/ca.pem, cert_file: /etc/c.pem, key_file: /etc/k.pem}
+        """
+    )
+    assert cfg.sources["grpc_in"].max_message_bytes == 128 << 20
+    assert (cfg.sources["http_in"].host, cfg.sources["http_in"].port) == ("::1", 4318)
+    assert cfg.sources["http_in"].max_message_bytes == 64 << 20
+    up = cfg.sinks["up"]
+    assert (up.protocol, up.endpoint, up.compression) == (
+        "http",
+        "https://collector.example:4318/custom/path",
+        "none",
+    )
+    assert dict(up.headers) == {"x-tenant": "acme", "x-number": "7"}
+    assert up.tls is not None
+    assert str(up.tls.cert_file) == "/etc/c.pem"
+
+
+def test_otlp_sink_defaults() -> None:
+    cfg = load("sinks: {up: {type: otlp, endpoint: 'http://127.0.0.1:4317'}}\n")
+    up = cfg.sinks["up"]
+    assert (up.protocol, up.compression, up.tls, dict(up.headers)) == ("grpc", "gzip", None, {})
+
+
+def test_otlp_errors_name_the_key() -> None:
+    assert errors_of(
+        """
+        sources:
+          a: {type: otlp_grpc, address: "127.0.0.1:0", max_frame_bytes: 1KiB}
+          b: {type: otlp_http, address: "127.0.0.1:0", max_message_bytes: 2GiB}
+        sinks:
+          c: {type: otlp}
+          d: {type: otlp, endpoint: "ftp://x:1", protocol: smtp}
+          e: {type: otlp, endpoint: "http://h:99999", headers: {"a b": x, ok: [1]}}
+          f: {type: otlp, endpoint: "http://h:1", tls: {cert_file: /c.pem, bogus: 1}}
+          g: {type: file, endpoint: "http://h:1"}
+        """
+    ) == [
+        "config.yaml:3: sources.a.max_frame_bytes: not valid for source type otlp_grpc"
+        " (only for ndjson_tcp, ndjson_unix, syslog_tcp, syslog_udp)",
+        "config.yaml:4: sources.b.max_message_bytes: 2GiB is out of range (1KiB..1GiB)",
+        'config.yaml:6: sinks.c.endpoint: required (an "http://host:port" or "https://..." URL)',
+        "config.yaml:7: sinks.d.endpoint: 'ftp://x:1' is not an http:// or https:// URL",
+        "config.yaml:7: sinks.d.protocol: expected one of grpc, http, got the string 'smtp'",
+        "config.yaml:8: sinks.e.endpoint: 'http://h:99999': port 99999 is out of range (1..65535)",
+        "config.yaml:8: sinks.e.headers.a b: not a valid header name",
+        "config.yaml:8: sinks.e.headers.ok: expected a string, got a list",
+        "config.yaml:9: sinks.f.tls: cert_file and key_file go together (a client certificate"
+        " needs its key)",
+        "config.yaml:9: sinks.f.tls.bogus: unknown key (expected one of: ca_file, cert_file,"
+        " key_file, server_name)",
+        "config.yaml:10: sinks.g.endpoint: not valid for sink type file (only for otlp)",
+    ]
