@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
+import trustme
 from aiohttp import web
 from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from gophership.config import SinkConfig
+from gophership.config import ClientTlsConfig, SinkConfig
 from gophership.errors import ClosedResourceError, RetryableSinkError
 from gophership.protocol import otlp
 from gophership.sinks import build_sink
@@ -20,6 +22,7 @@ from gophership.sources.otlp import SERVICE
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
 
 RESOURCE_LOGS: list[Any] = [
     {
@@ -246,3 +249,112 @@ async def test_http_partial_success_and_custom_path(http_upstream: tuple[Upstrea
     assert "Content-Encoding" not in up.metadata[0]
     assert s.statistics().rejected_records == 1
     await s.aclose()
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def tls_files(tmp_path: Path, ca: trustme.CA) -> dict[str, Path]:
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    client = ca.issue_cert("client.example")
+    files = {
+        "ca": tmp_path / "ca.pem",
+        "server_cert": tmp_path / "server.pem",
+        "server_key": tmp_path / "server.key",
+        "client_cert": tmp_path / "client.pem",
+        "client_key": tmp_path / "client.key",
+    }
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    server.cert_chain_pems[0].write_to_path(str(files["server_cert"]))
+    server.private_key_pem.write_to_path(str(files["server_key"]))
+    client.cert_chain_pems[0].write_to_path(str(files["client_cert"]))
+    client.private_key_pem.write_to_path(str(files["client_key"]))
+    return files
+
+
+def tls_sink(protocol: str, port: int, files: dict[str, Path], *, client_cert: bool) -> Any:
+    tls = ClientTlsConfig(
+        ca_file=files["ca"],
+        cert_file=files["client_cert"] if client_cert else None,
+        key_file=files["client_key"] if client_cert else None,
+        server_name="localhost",
+    )
+    config = SinkConfig(
+        name="up",
+        type="otlp",
+        protocol=protocol,  # type: ignore[arg-type]
+        endpoint=f"https://127.0.0.1:{port}",
+        timeout_seconds=5,
+        tls=tls,
+    )
+    return build_sink("otlp", "up", config=config)
+
+
+@pytest.mark.parametrize("client_cert", [True, False])
+async def test_https_with_mutual_tls(tmp_path: Path, ca: trustme.CA, client_cert: bool) -> None:
+    files = tls_files(tmp_path, ca)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(files["ca"]))
+    context.load_cert_chain(str(files["server_cert"]), str(files["server_key"]))
+    context.verify_mode = ssl.CERT_REQUIRED
+    seen: list[bytes] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(await request.read())
+        return web.Response(body=otlp.response_proto(), content_type="application/x-protobuf")
+
+    app = web.Application()
+    app.router.add_post("/v1/logs", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    port = runner.addresses[0][1]
+    s = tls_sink("http", port, files, client_cert=client_cert)
+    try:
+        if client_cert:
+            await s.send(batch())
+            assert len(seen) == 1
+        else:  # the server requires a client certificate: refused, retryable (config may change)
+            with pytest.raises(RetryableSinkError):
+                await s.send(batch())
+            assert seen == []
+    finally:
+        await s.aclose()
+        await runner.cleanup()
+
+
+async def test_grpc_with_mutual_tls(tmp_path: Path, ca: trustme.CA) -> None:
+    files = tls_files(tmp_path, ca)
+    seen: list[bytes] = []
+
+    async def export(body: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        seen.append(body)
+        return otlp.response_proto()
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(export)}
+            ),
+        )
+    )
+    credentials = grpc.ssl_server_credentials(
+        [(files["server_key"].read_bytes(), files["server_cert"].read_bytes())],
+        root_certificates=files["ca"].read_bytes(),
+        require_client_auth=True,
+    )
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    await server.start()
+    s = tls_sink("grpc", port, files, client_cert=True)
+    try:
+        await s.send(batch())
+        assert len(seen) == 1
+    finally:
+        await s.aclose()
+        await server.stop(0)
