@@ -105,15 +105,16 @@ _NONFINITE: Final = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 def _attrs(kvs: Any) -> list[KeyValueJSON]:
     out: list[KeyValueJSON] = []
+    append = out.append
     for kv in kvs:
         v = kv.value
         kind = v.WhichOneof("value")  # the common kinds inline: most attributes are these
         if kind == "string_value":
-            out.append({"key": kv.key, "value": {"stringValue": v.string_value}})
+            append({"key": kv.key, "value": {"stringValue": v.string_value}})
         elif kind == "int_value":
-            out.append({"key": kv.key, "value": {"intValue": str(v.int_value)}})
+            append({"key": kv.key, "value": {"intValue": str(v.int_value)}})
         else:
-            out.append({"key": kv.key, "value": _any(v)})
+            append({"key": kv.key, "value": _any(v)})
     return out
 
 
@@ -142,7 +143,11 @@ def _record(lr: LogRecord, observed: str, reasons: dict[str, int]) -> LogRecordJ
     if lr.severity_text:
         rec["severityText"] = lr.severity_text
     if lr.HasField("body"):
-        rec["body"] = _any(lr.body)
+        body = lr.body
+        if body.WhichOneof("value") == "string_value":
+            rec["body"] = {"stringValue": body.string_value}
+        else:
+            rec["body"] = _any(body)
     attributes = _attrs(lr.attributes)
     rec["attributes"] = attributes
     if lr.dropped_attributes_count:
