@@ -3,8 +3,8 @@
 Rules:
 
 1. One consumer task takes chunks from the green queue into a batch until the next chunk
-   would take it past ``batch_max_records`` frames or its encoding past ``batch_max_bytes``
-   (estimated from the raw bytes by the last batch's encoded/raw ratio), or its
+   would take it past ``batch_max_records`` frames or its encoding past :data:`FILL` of
+   ``batch_max_bytes`` (estimated from the raw bytes by the last batch's encoded/raw ratio), or its
    first chunk has waited ``batch_timeout_seconds`` (under load batches fill at once; at a
    trickle, a record waits at most that long). A chunk with more frames than a batch may hold
    is cut at frame ends into parts (:func:`~gophership.protocol.framing.cut_frames`).
@@ -107,7 +107,8 @@ class GreenPath:
             self._current = chunks
             frames, size = first.frames, len(first.data)
             deadline = loop.time() + self._timeout
-            while frames < self._max_records and size * self._expansion < self._max_bytes:
+            target = self._max_bytes * FILL
+            while frames < self._max_records and size * self._expansion < target:
                 nxt = self._pending.popleft() if self._pending else self._get_nowait()
                 if nxt is None:
                     remaining = deadline - loop.time()
@@ -117,7 +118,10 @@ class GreenPath:
                         nxt = await asyncio.wait_for(self._get(), remaining)
                     except (TimeoutError, ClosedResourceError):
                         break
-                if frames + nxt.frames > self._max_records:
+                if (
+                    frames + nxt.frames > self._max_records
+                    or (size + len(nxt.data)) * self._expansion > target
+                ):
                     self._pending.appendleft(nxt)  # it starts the next batch
                     break
                 chunks.append(nxt)
@@ -295,6 +299,11 @@ class _Decoded:
     records: list[LogRecordJSON]
     resource_logs: list[ResourceLogsJSON] | None
 
+
+FILL: Final = 0.9
+"""Batches are filled to this share of ``batch_max_bytes`` by the estimate, so the estimate's
+error (the encoded/raw ratio varies from batch to batch) rarely makes a request go over and
+be encoded again in parts."""
 
 _UNCUT: Final = frozenset({Codec.OTLP_PROTO, Codec.OTLP_JSON})
 """Codecs whose chunks are one request each: never cut into parts."""
