@@ -45,6 +45,7 @@ from gophership.sinks import build_sink
 from gophership.sources.stream import StreamSource
 from gophership.sources.udp import UdpSource
 from gophership.spill import VaultSpiller
+from gophership.tls import TlsStore
 from gophership.vault import Vault, VaultOptions
 
 if TYPE_CHECKING:
@@ -120,13 +121,19 @@ class Engine:
             batch_timeout_seconds=config.pipeline.batch_timeout_seconds,
             on_delivered=self.replayer.delivered,
         )
+        self.tls = TlsStore()  # TLS files are read here: a bad one fails the start (ConfigError)
         self.sources: list[StreamSource | UdpSource] = [
             UdpSource(s, self.ingester)
             if s.type == "syslog_udp"
-            else StreamSource(s, self.ingester)
+            else StreamSource(s, self.ingester, self.tls.context(s.tls))
             for s in config.sources.values()
         ]
-        self.metrics = MetricsServer(self, config.metrics.host, config.metrics.port)
+        self.metrics = MetricsServer(
+            self,
+            config.metrics.host,
+            config.metrics.port,
+            self.tls.context(config.metrics.tls) if config.metrics.enabled else None,
+        )
         self.control = ControlServer(self, config.control.socket, config.control.allowed_uids)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner_tasks: list[asyncio.Task[None]] = []
@@ -301,6 +308,7 @@ async def serve(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, engine.request_stop, sig.name)
+    loop.add_signal_handler(signal.SIGHUP, engine.tls.reload)
     ready = await engine.start()
     tune_gc()
     os.write(1, (_json(ready) + "\n").encode())
