@@ -267,9 +267,12 @@ class MetricsServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
-        self._server = await asyncio.start_server(
-            self._handle, self._host, self._port, ssl=self._ssl, ssl_handshake_timeout=5.0
-        )
+        if self._ssl is None:  # uvloop refuses a handshake timeout without ssl
+            self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        else:
+            self._server = await asyncio.start_server(
+                self._handle, self._host, self._port, ssl=self._ssl, ssl_handshake_timeout=5.0
+            )
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"{host}:{port}"
 
