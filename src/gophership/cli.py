@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VaultError as exc:
         print(f"gophership: vault: {exc}", file=sys.stderr)
         return 1
+    except ConfigError as exc:  # found at start: TLS files that cannot be loaded
+        print(f"gophership: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"gophership: cannot start: {exc}", file=sys.stderr)
         return 1

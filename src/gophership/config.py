@@ -49,6 +49,7 @@ __all__ = [
     "ClientTlsConfig",
     "Config",
     "ControlConfig",
+    "ControlTcpConfig",
     "LogConfig",
     "MetricsConfig",
     "PipelineConfig",
@@ -59,6 +60,7 @@ __all__ = [
     "SomaticConfig",
     "SourceConfig",
     "SourceType",
+    "TlsConfig",
     "VaultConfig",
     "default_config_text",
     "load_config",
@@ -97,6 +99,23 @@ SUN_PATH_MAX: Final = 107
 
 
 @dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """TLS on one listener (a ``tls`` section): TLS 1.3 only, client certificates optional.
+
+    The files are read when the listener starts (and again on SIGHUP), not at validation.
+    """
+
+    cert_file: Path
+    """PEM certificate chain, the server's certificate first."""
+    key_file: Path
+    """PEM private key of that certificate (unencrypted)."""
+    client_ca_file: Path | None = None
+    """PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)."""
+    origin: str = "tls"
+    """The dotted key of the section (``sources.app.tls``), named in error messages."""
+
+
+@dataclass(frozen=True, slots=True)
 class SourceConfig:
     """One source (section ``sources.<name>``); which fields apply depends on ``type``."""
 
@@ -120,6 +139,9 @@ class SourceConfig:
     """Read buffer per connection, max_frame_bytes..64MiB (the chunk size of the red path)."""
     max_message_bytes: int = 64 * MiB
     """``otlp_grpc``/``otlp_http``: largest request, 1KiB..1GiB, after decompression."""
+    tls: TlsConfig | None = None
+    """``ndjson_tcp``, ``syslog_tcp``, ``otlp_grpc``, ``otlp_http``: serve TLS 1.3 (``None`` =
+    plain TCP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +263,19 @@ class MetricsConfig:
     host: str = "127.0.0.1"
     port: int = 9091
     """0..65535; 0 = ephemeral (reported in the ready line)."""
+    tls: TlsConfig | None = None
+    """Serve HTTPS (TLS 1.3) instead of HTTP."""
+
+
+@dataclass(frozen=True, slots=True)
+class ControlTcpConfig:
+    """The control API over TCP (section ``control.tcp``): always mutual TLS."""
+
+    host: str
+    port: int
+    """0..65535; 0 = ephemeral (reported in the ready line as ``control_tcp``)."""
+    tls: TlsConfig
+    """``client_ca_file`` is always set: every client presents a certificate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +286,11 @@ class ControlConfig:
     """Socket path (mode 0600), at most 107 bytes; default ``<data_dir>/control.sock``."""
     allowed_uids: tuple[int, ...] = ()
     """Extra peer uids allowed; empty = only the daemon's own uid (and root)."""
+    audit_log: Path | None = None
+    """JSON lines, one per state-changing request; default ``<data_dir>/audit.log``
+    (``None``, only for hand-built configs: the daemon log only)."""
+    tcp: ControlTcpConfig | None = None
+    """The same API on TCP with mutual TLS; ``None`` = no TCP listener."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -873,12 +913,12 @@ _STREAM_SOURCES: Final = frozenset({"ndjson_tcp", "ndjson_unix", "syslog_tcp"})
 _COMMON_SOURCE_KEYS: Final = frozenset({"type", "max_frame_bytes", "receive_buffer_bytes"})
 _SOURCE_KEYS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
-        "ndjson_tcp": _COMMON_SOURCE_KEYS | {"address", "max_connections"},
+        "ndjson_tcp": _COMMON_SOURCE_KEYS | {"address", "max_connections", "tls"},
         "ndjson_unix": _COMMON_SOURCE_KEYS | {"path", "max_connections", "socket_mode"},
-        "syslog_tcp": _COMMON_SOURCE_KEYS | {"address", "max_connections", "framing"},
+        "syslog_tcp": _COMMON_SOURCE_KEYS | {"address", "max_connections", "framing", "tls"},
         "syslog_udp": _COMMON_SOURCE_KEYS | {"address"},
-        "otlp_grpc": frozenset({"type", "address", "max_message_bytes"}),
-        "otlp_http": frozenset({"type", "address", "max_message_bytes"}),
+        "otlp_grpc": frozenset({"type", "address", "max_message_bytes", "tls"}),
+        "otlp_http": frozenset({"type", "address", "max_message_bytes", "tls"}),
     }
 )
 _ALL_SOURCE_KEYS: Final = frozenset().union(*_SOURCE_KEYS.values())
@@ -1001,6 +1041,7 @@ def _read_source(
             host=host,
             port=port,
             max_message_bytes=sec.get("max_message_bytes", _in_size(1 * KiB, GiB), 64 * MiB),
+            tls=_read_tls(sec),
         )
     max_frame = sec.get("max_frame_bytes", _in_size(1 * KiB, 16 * MiB), 64 * KiB)
     receive_buffer = sec.get(
@@ -1024,7 +1065,26 @@ def _read_source(
         max_connections=sec.get("max_connections", _in_int(1, 65535), 1024),
         socket_mode=_read_socket_mode(sec),
         receive_buffer_bytes=receive_buffer,
+        tls=_read_tls(sec),
     )
+
+
+def _read_tls(parent: _Section, *, require_client_ca: bool = False) -> TlsConfig | None:
+    """Read ``<parent>.tls``; ``None`` when absent. Files are not opened here (rule 6)."""
+    if not parent.has("tls"):
+        return None
+    sec = parent.section("tls", {"cert_file", "key_file", "client_ca_file"})
+    if not sec.ok:
+        return None
+    cert = sec.require("cert_file", _path, "a PEM certificate chain file")
+    key = sec.require("key_file", _path, "a PEM private key file")
+    if require_client_ca:
+        ca = sec.require("client_ca_file", _path, "a PEM CA file for client certificates")
+    else:
+        ca = sec.get("client_ca_file", _path, None)
+    if cert is None or key is None or (require_client_ca and ca is None):
+        return None
+    return TlsConfig(cert_file=cert, key_file=key, client_ca_file=ca, origin=sec.path)
 
 
 def _read_socket_mode(sec: _Section) -> int:
@@ -1300,7 +1360,7 @@ def _read_pipeline(top: _Section) -> PipelineConfig:
 
 
 def _read_metrics(top: _Section, binds: list[_Bind]) -> MetricsConfig:
-    sec = top.section("metrics", {"enabled", "address"})
+    sec = top.section("metrics", {"enabled", "address", "tls"})
     enabled = sec.get("enabled", _bool, True)
     host, port = sec.get("address", _address, ("127.0.0.1", 9091))
     if enabled:
@@ -1315,12 +1375,12 @@ def _read_metrics(top: _Section, binds: list[_Bind]) -> MetricsConfig:
                 "metrics.address",
             )
         )
-    return MetricsConfig(enabled=enabled, host=host, port=port)
+    return MetricsConfig(enabled=enabled, host=host, port=port, tls=_read_tls(sec))
 
 
 def _read_control(top: _Section, data_dir: Path, binds: list[_Bind]) -> ControlConfig:
     report = top.report
-    sec = top.section("control", {"socket", "allowed_uids"})
+    sec = top.section("control", {"socket", "allowed_uids", "audit_log", "tcp"})
     sock = sec.get("socket", _socket_path, data_dir / "control.sock")
     if not sec.has("socket"):
         try:
@@ -1352,7 +1412,37 @@ def _read_control(top: _Section, data_dir: Path, binds: list[_Bind]) -> ControlC
             "control.allowed_uids",
             f"expected a list of uids, got {_describe(report.value(uid_node))}",
         )
-    return ControlConfig(socket=sock, allowed_uids=tuple(uids))
+    tcp: ControlTcpConfig | None = None
+    if sec.has("tcp"):
+        tcp_sec = sec.section("tcp", {"address", "tls"})
+        host, port = tcp_sec.get("address", _address, ("127.0.0.1", 9092))
+        binds.append(
+            _Bind(
+                "TCP",
+                _display(host, port),
+                host,
+                port,
+                "control.tcp",
+                tcp_sec.value_node("address") or tcp_sec.node,
+                "control.tcp.address",
+            )
+        )
+        if tcp_sec.ok and not tcp_sec.has("tls"):
+            report.add(
+                tcp_sec.node,
+                "control.tcp.tls",
+                "required (control over TCP is mutual TLS only:"
+                " cert_file, key_file and client_ca_file)",
+            )
+        tls = _read_tls(tcp_sec, require_client_ca=True)
+        if tls is not None:
+            tcp = ControlTcpConfig(host=host, port=port, tls=tls)
+    return ControlConfig(
+        socket=sock,
+        allowed_uids=tuple(uids),
+        audit_log=sec.get("audit_log", _path, data_dir / "audit.log"),
+        tcp=tcp,
+    )
 
 
 def _read_resource(top: _Section) -> ResourceConfig:

@@ -47,9 +47,12 @@ from gophership.sources.otlp import OtlpGrpcSource, OtlpHttpSource
 from gophership.sources.stream import StreamSource
 from gophership.sources.udp import UdpSource
 from gophership.spill import VaultSpiller
+from gophership.tls import TlsStore
 from gophership.vault import Vault, VaultOptions
 
 if TYPE_CHECKING:
+    import ssl
+
     from gophership.buffer import QueuedChunk
     from gophership.config import Config, SourceConfig
 
@@ -130,8 +133,16 @@ class Engine:
             lanes=self.lanes,
             on_delivered=self.replayer.delivered,
         )
-        self.sources: list[Source] = [_source(s, self.ingester) for s in config.sources.values()]
-        self.metrics = MetricsServer(self, config.metrics.host, config.metrics.port)
+        self.tls = TlsStore()  # TLS files are read here: a bad one fails the start (ConfigError)
+        self.sources: list[Source] = [
+            _source(s, self.ingester, self.tls.context(s.tls)) for s in config.sources.values()
+        ]
+        self.metrics = MetricsServer(
+            self,
+            config.metrics.host,
+            config.metrics.port,
+            self.tls.context(config.metrics.tls) if config.metrics.enabled else None,
+        )
         self.control = ControlServer(self, config.control.socket, config.control.allowed_uids)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner_tasks: list[asyncio.Task[None]] = []
@@ -355,14 +366,14 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
 Source = StreamSource | UdpSource | OtlpGrpcSource | OtlpHttpSource
 
 
-def _source(cfg: SourceConfig, ingester: Ingester) -> Source:
+def _source(cfg: SourceConfig, ingester: Ingester, tls: ssl.SSLContext | None) -> Source:
     if cfg.type == "syslog_udp":
         return UdpSource(cfg, ingester)
     if cfg.type == "otlp_grpc":
-        return OtlpGrpcSource(cfg, ingester)
+        return OtlpGrpcSource(cfg, ingester, tls)
     if cfg.type == "otlp_http":
-        return OtlpHttpSource(cfg, ingester)
-    return StreamSource(cfg, ingester)
+        return OtlpHttpSource(cfg, ingester, tls)
+    return StreamSource(cfg, ingester, tls)
 
 
 def _sink_options(cfg: Any) -> dict[str, Any]:
@@ -379,6 +390,7 @@ async def serve(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, engine.request_stop, sig.name)
+    loop.add_signal_handler(signal.SIGHUP, engine.tls.reload)
     ready = await engine.start()
     tune_gc()
     os.write(1, (_json(ready) + "\n").encode())

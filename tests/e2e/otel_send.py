@@ -77,15 +77,27 @@ def main(argv: list[str]) -> int:
     p.add_argument("--header", action="append", default=[])
     p.add_argument("--body-bytes", type=int, default=0)
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--ca", help="CA file: connect with TLS (https:// for HTTP)")
+    p.add_argument("--cert", help="client certificate (with --key) for mutual TLS")
+    p.add_argument("--key")
     args = p.parse_args(argv)
     headers = dict(h.split("=", 1) for h in args.header)
     if args.protocol == "grpc":
+        import grpc
         from grpc import Compression as GrpcCompression
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
+        credentials = None
+        if args.ca:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=open(args.ca, "rb").read(),  # noqa: SIM115
+                private_key=open(args.key, "rb").read() if args.key else None,  # noqa: SIM115
+                certificate_chain=open(args.cert, "rb").read() if args.cert else None,  # noqa: SIM115
+            )
         exporter: Any = OTLPLogExporter(
             endpoint=args.endpoint,
-            insecure=True,
+            insecure=not args.ca,
+            credentials=credentials,
             headers=headers or None,
             timeout=args.timeout,
             compression=GrpcCompression.Gzip
@@ -103,6 +115,9 @@ def main(argv: list[str]) -> int:
             endpoint = endpoint.rstrip("/") + "/v1/logs"
         exporter = HttpExporter(
             endpoint=endpoint,
+            certificate_file=args.ca,
+            client_certificate_file=args.cert,
+            client_key_file=args.key,
             headers=headers or None,
             timeout=args.timeout,
             compression=HttpCompression.Gzip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,9 +26,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 
 from gophership.testing.daemon import Exported, read_records, run_daemon, send_tcp, wait_until
+from gophership.testing.pki import s_client
 
 if TYPE_CHECKING:
     from gophership.testing.daemon import Daemon
+    from gophership.testing.pki import Pki
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -45,6 +48,8 @@ OTLP_SOURCES = {
 
 def otel_send(protocol: str, endpoint: str, n: int, *extra: str) -> dict[str, int]:
     """Run the SDK sender; returns ``{"ok": records exported, "failed": ...}``."""
+    # requests lets REQUESTS_CA_BUNDLE override the exporter's own CA file (psf/requests#3829)
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     out = subprocess.run(
         [
             sys.executable,
@@ -61,6 +66,7 @@ def otel_send(protocol: str, endpoint: str, n: int, *extra: str) -> dict[str, in
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
     assert out.stdout.strip(), out.stderr[-3000:]
     result: dict[str, int] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -438,3 +444,42 @@ def test_down_sink_is_isolated_and_gets_its_backlog(tmp_path: Path) -> None:
         assert sorted(set(got)) == list(range(per_batch)), f"down{i}"
     archive = read_records(tmp_path / "a" / "archive.jsonl")
     assert len(archive) == per_batch * (n_batches + 1) + 10  # exactly once in the live sink
+
+
+def test_otlp_over_tls_13_with_client_certificates(tmp_path: Path, pki: Pki) -> None:
+    """Both OTLP listeners: TLS 1.2 refused at handshake, the SDK over TLS 1.3 with mTLS."""
+    sources = {
+        "otlp": {**OTLP_SOURCES["otlp"], "tls": pki.server_tls(mutual=True)},
+        "otlp_http": {**OTLP_SOURCES["otlp_http"], "tls": pki.server_tls(mutual=True)},
+    }
+    client = ["--ca", str(pki.ca_file), "--cert", str(pki.client_cert_file)]
+    client += ["--key", str(pki.client_key_file)]
+    with run_daemon(tmp_path, sources=sources) as gs:
+        for source in ("otlp", "otlp_http"):
+            addr = gs.ready["listeners"][source]
+            args = ["-CAfile", str(pki.ca_file), "-cert", str(pki.client_cert_file)]
+            args += ["-key", str(pki.client_key_file)]
+            old = s_client(addr, "-tls1_2", *args)
+            assert old.returncode != 0, old.stdout
+            new = s_client(addr, "-tls1_3", *args)
+            assert new.returncode == 0, new.stderr
+            assert "TLSv1.3" in new.stdout
+        port = gs.addr("otlp")[1]
+        grpc_url = f"https://localhost:{port}"
+        assert otel_send("grpc", grpc_url, 100, "--run-id", "tls-g", *client) == {
+            "ok": 100,
+            "failed": 0,
+        }
+        port = gs.addr("otlp_http")[1]
+        http_url = f"https://localhost:{port}"
+        assert otel_send("http", http_url, 100, "--run-id", "tls-h", *client) == {
+            "ok": 100,
+            "failed": 0,
+        }
+        # Without a client certificate: refused.
+        refused = otel_send("http", http_url, 5, "--ca", str(pki.ca_file), "--timeout", "2")
+        assert refused == {"ok": 0, "failed": 5}
+        records = wait_until(gs.records, lambda r: len(r) >= 200, 60, "records over TLS")
+    for run_id in ("tls-g", "tls-h"):
+        got = sorted(check_sdk_record(r, run_id) for r in by_run(records, run_id))
+        assert got == list(range(100))

@@ -787,3 +787,81 @@ def test_otlp_errors_name_the_key() -> None:
         " key_file, server_name)",
         "config.yaml:10: sinks.g.endpoint: not valid for sink type file (only for otlp)",
     ]
+
+
+# --- TLS and the control listeners -------------------------------------------------------------
+
+
+def test_tls_on_sources_metrics_and_control_tcp() -> None:
+    config = load(
+        """
+        data_dir: /d
+        sources:
+          app: {type: ndjson_tcp, address: "127.0.0.1:1",
+                tls: {cert_file: s.pem, key_file: s.key}}
+          sys: {type: syslog_tcp, address: "127.0.0.1:2",
+                tls: {cert_file: s.pem, key_file: s.key, client_ca_file: ca.pem}}
+        sinks: {out: {type: blackhole}}
+        metrics: {address: "127.0.0.1:3", tls: {cert_file: m.pem, key_file: m.key}}
+        control:
+          tcp: {tls: {cert_file: c.pem, key_file: c.key, client_ca_file: ca.pem}}
+        """
+    )
+    app, sys_ = config.sources["app"].tls, config.sources["sys"].tls
+    assert app is not None and sys_ is not None
+    assert (app.cert_file, app.key_file, app.client_ca_file) == (Path("s.pem"), Path("s.key"), None)
+    assert app.origin == "sources.app.tls"
+    assert sys_.client_ca_file == Path("ca.pem")
+    assert config.metrics.tls is not None and config.metrics.tls.origin == "metrics.tls"
+    tcp = config.control.tcp
+    assert tcp is not None
+    assert (tcp.host, tcp.port) == ("127.0.0.1", 9092)  # the default address
+    assert tcp.tls.client_ca_file == Path("ca.pem")
+    assert config.control.audit_log == Path("/d/audit.log")
+
+
+def test_tls_is_off_by_default_and_control_tcp_absent() -> None:
+    config = load('sources:\n  app: {type: ndjson_tcp, address: "127.0.0.1:1"}\n' + SINK)
+    assert config.sources["app"].tls is None
+    assert config.metrics.tls is None
+    assert config.control.tcp is None
+    assert config.control.audit_log == Path("gophership-data/audit.log")
+
+
+def test_tls_errors_name_the_key() -> None:
+    assert errors_of(
+        """
+        sources:
+          udp: {type: syslog_udp, address: "127.0.0.1:1", tls: {cert_file: a, key_file: b}}
+          app: {type: ndjson_tcp, address: "127.0.0.1:2", tls: {cert_file: a}}
+        sinks: {out: {type: blackhole}}
+        metrics: {tls: {cert_file: a, key_file: b, client_ca: c}}
+        control:
+          tcp: {address: "127.0.0.1:9", tls: {cert_file: a, key_file: b}}
+        """
+    ) == [
+        "config.yaml:3: sources.udp.tls: not valid for source type syslog_udp"
+        " (only for ndjson_tcp, otlp_grpc, otlp_http, syslog_tcp)",
+        "config.yaml:4: sources.app.tls.key_file: required (a PEM private key file)",
+        "config.yaml:6: metrics.tls.client_ca: unknown key (did you mean 'client_ca_file'?)",
+        "config.yaml:8: control.tcp.tls.client_ca_file: required"
+        " (a PEM CA file for client certificates)",
+    ]
+
+
+def test_control_tcp_requires_tls() -> None:
+    assert errors_of("control: {tcp: {address: '127.0.0.1:9'}}\n" + SINK) == [
+        "config.yaml:1: control.tcp.tls: required (control over TCP is mutual TLS only:"
+        " cert_file, key_file and client_ca_file)"
+    ]
+
+
+def test_control_tcp_clashes_with_metrics() -> None:
+    errors = errors_of(
+        "metrics: {address: '127.0.0.1:9092'}\n"
+        "control: {tcp: {tls: {cert_file: a, key_file: b, client_ca_file: c}}}\n" + SINK
+    )
+    assert errors == [
+        "config.yaml:2: control.tcp.address: 127.0.0.1:9092 is already bound by metrics"
+        " (TCP, line 1)"
+    ]

@@ -20,8 +20,13 @@ request becomes. Bounds and what happens at them:
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
+import os
+import shutil
+import ssl
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -197,13 +202,23 @@ _GRPC_CODES: Final = {
 
 
 class OtlpGrpcSource:
-    """``otlp_grpc``: a grpc.aio server on the engine's loop (bytes in, bytes out)."""
+    """``otlp_grpc``: a grpc.aio server on the engine's loop (bytes in, bytes out).
 
-    def __init__(self, config: SourceConfig, ingester: Ingester) -> None:
+    With TLS, grpcio's own TLS cannot refuse TLS 1.2 (its Python server credentials have no
+    minimum version: grpc/grpc#37305), so the public port is an asyncio TLS listener (TLS
+    1.3 only, ALPN ``h2``, the same context every listener uses) that relays each connection
+    to the gRPC server on a private unix socket (a 0700 directory).
+    """
+
+    def __init__(
+        self, config: SourceConfig, ingester: Ingester, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.config = config
         self.name = config.name
         self.intake = OtlpIntake(config, ingester)
+        self._tls = tls
         self._server: grpc.aio.Server | None = None
+        self._front: _TlsFront | None = None
         self.address = ""
 
     async def start(self) -> str:
@@ -220,7 +235,13 @@ class OtlpGrpcSource:
             SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(self._export)}
         )
         server.add_generic_rpc_handlers((handler,))
-        port = server.add_insecure_port(_address(cfg.host, cfg.port or 0))
+        if self._tls is None:
+            port = server.add_insecure_port(_address(cfg.host, cfg.port or 0))
+        else:
+            front = _TlsFront(self._tls, self.name)
+            server.add_insecure_port(f"unix:{front.backend}")
+            port = await front.start(cfg.host, cfg.port or 0)
+            self._front = front
         await server.start()
         self._server = server
         self.address = _address(cfg.host, port)
@@ -254,9 +275,74 @@ class OtlpGrpcSource:
         if self._server is not None:
             await self._server.stop(grace_seconds)
             self._server = None
+        if self._front is not None:
+            await self._front.close()
+            self._front = None
 
     def statistics(self) -> SourceStatistics:
         return _source_statistics(self.name, self.config.type, self.intake)
+
+
+class _TlsFront:
+    """TLS 1.3 termination in front of the gRPC server: bytes relayed both ways, unchanged."""
+
+    def __init__(self, context: ssl.SSLContext, name: str) -> None:
+        context.set_alpn_protocols(["h2"])
+        self._context = context
+        self._dir = tempfile.mkdtemp(prefix=f"gs-grpc-{name}-")  # mode 0700
+        self.backend = os.path.join(self._dir, "grpc.sock")
+        self._server: asyncio.Server | None = None
+        self._relays: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str | None, port: int) -> int:
+        sock = tcp_listener(host, port)
+        self._server = await asyncio.start_server(
+            self._relay,
+            sock=sock,
+            ssl=self._context,
+            backlog=LISTEN_BACKLOG,
+            ssl_handshake_timeout=10,
+        )
+        bound: int = sock.getsockname()[1]
+        return bound
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._relays.add(task)
+        try:
+            up_reader, up_writer = await asyncio.open_unix_connection(self.backend)
+        except OSError:
+            writer.close()
+            self._relays.discard(task)
+            return
+        try:
+            await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
+        finally:
+            for w in (writer, up_writer):
+                w.close()
+            self._relays.discard(task)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for task in list(self._relays):
+            task.cancel()
+        await asyncio.gather(*self._relays, return_exceptions=True)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy until EOF (then half-close) or a connection error (then stop quietly)."""
+    try:
+        while data := await reader.read(256 * 1024):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, ssl.SSLError, OSError):
+        writer.close()
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -273,10 +359,13 @@ _HTTP_STATUS: Final = {
 class OtlpHttpSource:
     """``otlp_http``: an aiohttp server; protobuf or JSON bodies, gzip/deflate, chunked."""
 
-    def __init__(self, config: SourceConfig, ingester: Ingester) -> None:
+    def __init__(
+        self, config: SourceConfig, ingester: Ingester, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.config = config
         self.name = config.name
         self.intake = OtlpIntake(config, ingester)
+        self._tls = tls
         self._runner: web.AppRunner | None = None
         self._connections = 0
         self._connections_total = 0
@@ -291,7 +380,7 @@ class OtlpHttpSource:
         await runner.setup()
         sock = tcp_listener(cfg.host, cfg.port or 0)
         sock.listen(LISTEN_BACKLOG)
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=self._tls).start()
         self._runner = runner
         self.address = _address(cfg.host, sock.getsockname()[1])
         return self.address

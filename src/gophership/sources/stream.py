@@ -12,6 +12,9 @@ Bounds and what happens at them:
   and a slow client costs nothing between reads: reads never wait for a full frame.
 * When the vault spiller is over budget, the connection that sent the chunk stops being read
   (TCP pushes back on the sender) until the spiller catches up.
+* With TLS, each handshake runs in its own task (a slow or silent client never holds up the
+  accept loop) and must finish within ``TLS_HANDSHAKE_TIMEOUT_SECONDS``; a failed handshake is
+  counted (``tls_handshake_failures_total``) and logged (rate-limited).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from gophership.protocol.framing import (
 from gophership.record import Codec
 
 if TYPE_CHECKING:
+    import ssl
+
     from gophership.config import SourceConfig
     from gophership.ingest import Ingester
 
@@ -42,6 +47,9 @@ log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG: Final = 1024
 """Connections the kernel queues while the source is at ``max_connections`` (or busy)."""
+
+TLS_HANDSHAKE_TIMEOUT_SECONDS: Final = 10.0
+"""A TLS client that has not finished its handshake by then is disconnected."""
 
 Framer = LineFramer | OctetCountFramer | SyslogStreamFramer
 
@@ -60,6 +68,7 @@ class SourceStatistics:
     connections: int
     connections_total: int
     accept_paused_total: int
+    tls_handshake_failures_total: int = 0
 
 
 class _Counters:
@@ -71,6 +80,7 @@ class _Counters:
         "dropped_frames",
         "errors",
         "frames",
+        "handshake_failures",
         "paused",
     )
 
@@ -83,6 +93,7 @@ class _Counters:
         self.connections = 0
         self.connections_total = 0
         self.paused = 0
+        self.handshake_failures = 0
 
     def add_framer(self, before: FramerStatistics, after: FramerStatistics) -> None:
         self.dropped_frames += after.dropped_frames - before.dropped_frames
@@ -93,8 +104,15 @@ class _Counters:
 class StreamSource:
     """A listening stream socket (TCP or unix) feeding the ingester."""
 
-    def __init__(self, config: SourceConfig, ingester: Ingester) -> None:
+    def __init__(
+        self,
+        config: SourceConfig,
+        ingester: Ingester,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.config = config
+        self._ssl = ssl_context
+        self._handshakes: set[asyncio.Task[None]] = set()
         self.name = config.name
         self._ingester = ingester
         self._buffer = bytearray(config.receive_buffer_bytes)
@@ -165,10 +183,34 @@ class StreamSource:
                 log.error("Accept failed.", extra={"source": self.name, "error": str(exc)})
                 await asyncio.sleep(0.1)
                 continue
+            if self._ssl is not None:
+                task = loop.create_task(self._handshake(conn, self._ssl))
+                self._handshakes.add(task)
+                task.add_done_callback(self._handshakes.discard)
+                continue
             try:
                 await loop.connect_accepted_socket(lambda: _StreamProtocol(self), conn)
             except OSError:
                 conn.close()
+
+    async def _handshake(self, conn: socket.socket, context: ssl.SSLContext) -> None:
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: _StreamProtocol(self),
+                conn,
+                ssl=context,
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_SECONDS,
+            )
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+            self.counters.handshake_failures += 1
+            log.warning(
+                "TLS handshake failed.",
+                extra={"source": self.name, "error": str(exc) or type(exc).__name__},
+            )
+            conn.close()
+        except asyncio.CancelledError:
+            conn.close()
+            raise
 
     def stop_accepting(self) -> None:
         """Close the listener; connections waiting in its backlog are reset by the kernel."""
@@ -178,6 +220,8 @@ class StreamSource:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        for task in list(self._handshakes):  # not yet a connection: nothing received to keep
+            task.cancel()
 
     async def close(self, grace_seconds: float = 0.0, idle_seconds: float = 0.25) -> None:
         """Stop accepting, let connections finish, flush their framers and close them.
@@ -212,6 +256,7 @@ class StreamSource:
             connections=c.connections,
             connections_total=c.connections_total,
             accept_paused_total=c.paused,
+            tls_handshake_failures_total=c.handshake_failures,
         )
 
 
