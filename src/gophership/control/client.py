@@ -7,6 +7,7 @@ daemon's peer check, a TLS failure, or the daemon's own error message.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import ssl
@@ -92,7 +93,9 @@ def request(
         raise ControlError("request too large")
     try:
         with endpoint.connect(timeout) as sock:
-            sock.sendall(payload)
+            # the daemon may answer before reading (a refusal): its answer is still buffered
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(payload)
             data = bytearray()
             while not data.endswith(b"\n"):
                 part = sock.recv(65536)

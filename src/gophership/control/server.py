@@ -130,6 +130,9 @@ class ControlServer:
         )
         peer = Peer("unix", uid=uid, pid=pid)
         if uid not in self._allowed:
+            with contextlib.suppress(TimeoutError, ValueError, ConnectionError):
+                # read (and drop) the request, so the client is not cut off mid-send
+                await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT_SECONDS)
             # Rate-limited like any warning: another local user must not flood the log.
             log.warning("Control request refused.", extra={"peer_uid": uid, "peer_pid": pid})
             error = (
@@ -302,7 +305,11 @@ class ControlServer:
             None if oldest is None else round(max(0.0, time.time() - oldest / 1e9), 3)
         )
         snap["replay"].update(self.replay_progress())
-        snap["rates"] = self._rates.rates()
+        rates = self._rates.rates()
+        if not rates:  # in the first second: the rates since start
+            self._sample()
+            rates = self._rates.rates()
+        snap["rates"] = rates
         snap["control"] = {
             "socket": str(self._path),
             "audit_log": str(self._config.audit_log) if self._config.audit_log else None,
