@@ -143,7 +143,10 @@ class Engine:
             config.metrics.port,
             self.tls.context(config.metrics.tls) if config.metrics.enabled else None,
         )
-        self.control = ControlServer(self, config.control.socket, config.control.allowed_uids)
+        tcp = config.control.tcp
+        self.control = ControlServer(
+            self, config.control, self.tls.context(tcp.tls) if tcp is not None else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._runner_tasks: list[asyncio.Task[None]] = []
         self._green_task: asyncio.Task[None] | None = None
@@ -189,7 +192,7 @@ class Engine:
         self._replay_task = asyncio.create_task(self.replayer.run(), name="replay")
         ready: dict[str, Any] = {"event": "ready", "pid": os.getpid(), "listeners": listeners}
         ready["metrics"] = await self.metrics.start() if self.config.metrics.enabled else None
-        ready["control"] = await self.control.start()
+        ready.update(await self.control.start())  # "control", and "control_tcp" if enabled
         ready["version"] = __version__
         ready["zone"] = self.ingester.zone.name.lower()
         return ready
@@ -278,9 +281,10 @@ class Engine:
         for runner in self.runners:
             with contextlib.suppress(Exception):
                 await runner.sink.aclose()
-        await self.control.close()
+        result = {"spilled_frames": spilled, "lost_frames": lost, "delivered_all": int(delivered)}
+        await self.control.close(result)  # `gs-ctl drain` waits for this report
         await self.metrics.close()
-        return {"spilled_frames": spilled, "lost_frames": lost, "delivered_all": int(delivered)}
+        return result
 
     def _undelivered(self) -> tuple[list[QueuedChunk], dict[str, list[QueuedChunk]]]:
         """What the drain hands back: chunks for the main vault, and chunks per sink lane.

@@ -10,8 +10,10 @@ Requests: ``{"command": NAME, ...arguments}``. Answers: ``{"ok": true, "result":
 |------------|----------------------------------------|-------------------------------------|
 | status     |                                        | the engine snapshot                 |
 | override   | ``zone``: green, yellow, red or auto   | ``{"zone": ..., "forced": ...}``    |
-| replay     | ``action``: pause, resume or status    | replay statistics                   |
-| drain      |                                        | ``{"draining": true}``, then it stops |
+| replay     | ``action``: pause, resume, start or    | replay statistics and progress      |
+|            | status; ``rate``: bytes/s (optional)   |                                     |
+| drain      | ``wait``: true to answer after the     | ``{"draining": true}``, then it stops |
+|            | drain, with its report                 | (with ``wait``: plus the report)    |
 | vault      |                                        | vault statistics and segments       |
 """
 
@@ -23,4 +25,4 @@ COMMANDS: Final = ("status", "override", "replay", "drain", "vault")
 MAX_REQUEST_BYTES: Final = 64 * 1024
 """A request longer than this is refused and the connection closed."""
 ZONES: Final = ("green", "yellow", "red", "auto")
-REPLAY_ACTIONS: Final = ("pause", "resume", "status")
+REPLAY_ACTIONS: Final = ("pause", "resume", "status", "start")
