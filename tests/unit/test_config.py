@@ -37,16 +37,20 @@ def errors_of(text: str) -> list[str]:
 # --- the embedded default ----------------------------------------------------------------------
 
 
-def test_embedded_default_has_the_four_sources_and_the_file_sink() -> None:
+def test_embedded_default_has_the_six_sources_and_the_file_sink() -> None:
     config = load_config(None)
     assert {name: s.type for name, s in config.sources.items()} == {
         "app": "ndjson_tcp",
         "app_unix": "ndjson_unix",
         "syslog": "syslog_tcp",
         "syslog_udp": "syslog_udp",
+        "otlp": "otlp_grpc",
+        "otlp_http": "otlp_http",
     }
-    assert list(config.sources) == ["app", "app_unix", "syslog", "syslog_udp"]
-    app, unix, syslog, udp = config.sources.values()
+    assert list(config.sources) == ["app", "app_unix", "syslog", "syslog_udp", "otlp", "otlp_http"]
+    app, unix, syslog, udp, otlp_grpc, otlp_http = config.sources.values()
+    assert (otlp_grpc.host, otlp_grpc.port) == ("127.0.0.1", 4317)
+    assert (otlp_http.host, otlp_http.port) == ("127.0.0.1", 4318)
     assert (app.host, app.port) == ("127.0.0.1", 5170)
     assert unix.path == Path("gophership-data/ndjson.sock")
     assert (syslog.host, syslog.port, syslog.framing) == ("127.0.0.1", 5140, "auto")
