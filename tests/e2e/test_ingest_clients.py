@@ -1,6 +1,6 @@
 """Real clients (util-linux logger, netcat, plain sockets) into the daemon, out of the file sink.
 
-Every record must come out once, as OTLP/JSON with the mapping in docs/MAPPING.md: severity,
+Every record must come out once, as OTLP/JSON with the mapping in docs/OTEL_MAPPING.md: severity,
 timestamps close to now (or exact when the sender gave one), the resource, the syslog header
 fields as attributes, and trace context for NDJSON.
 """
