@@ -165,7 +165,7 @@ def status_table(s: dict[str, Any]) -> Any:
             str(src["dropped_frames_total"] + src["framing_errors_total"]),
             str(src["connections"]),
         )
-    sinks = Table("sink", "healthy", "records sent", "failed batches", "queued")
+    sinks = Table("sink", "healthy", "records sent", "failed batches", "queued", "lane")
     for name, sink in s["sinks"].items():
         sinks.add_row(
             name,
@@ -173,8 +173,19 @@ def status_table(s: dict[str, Any]) -> Any:
             str(sink["sent_records"]),
             str(sink["failed_batches"]),
             _human_bytes(sink["queued_bytes"]),
+            _lane(sink.get("lane")),
         )
     return Group(top, sources, sinks)
+
+
+def _lane(lane: dict[str, Any] | None) -> str:
+    """A sink's vault lane in a few characters: ``-`` without one, else live or its backlog."""
+    if not lane:
+        return "-"
+    if lane["spilling"] or lane["backlog_records"]:
+        state = "[red]blocked[/]" if lane["blocked"] else "[yellow]spilling[/]"
+        return f"{state} {_human_bytes(lane['backlog_bytes'])}"
+    return "live"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
