@@ -483,3 +483,41 @@ def test_otlp_over_tls_13_with_client_certificates(tmp_path: Path, pki: Pki) -> 
     for run_id in ("tls-g", "tls-h"):
         got = sorted(check_sdk_record(r, run_id) for r in by_run(records, run_id))
         assert got == list(range(100))
+
+
+def test_a_down_sink_s_backlog_survives_a_restart(tmp_path: Path) -> None:
+    """SIGTERM while one of two sinks is down: its backlog stays in its lane across the restart."""
+    lines = b"".join(b'{"msg":"line %d","n":%d}\n' % (i, i) for i in range(3000))
+    with run_daemon(tmp_path / "b", sources=OTLP_SOURCES) as b:
+        b_port = b.addr("otlp")[1]
+    # B is down now; A sends to it anyway, and to its own file.
+    sinks = {
+        "next": {
+            "type": "otlp",
+            "endpoint": f"http://127.0.0.1:{b_port}",
+            "timeout": "1s",
+            "retry_max_backoff": "200ms",
+            "unhealthy_after_failures": 1,
+        }
+    }
+    with run_daemon(tmp_path / "a", sinks=sinks) as a:
+        send_tcp(a.addr("app"), lines)
+        wait_until(lambda: len(a.records()), lambda k: k >= 3000, 60, "the live file sink")
+        a.wait_metric("gophership_sink_failed_batches_total", 2, sink="next")
+        assert a.metric("gophership_sink_sent_records_total", sink="next") == 0
+        # The batch the runner still retries goes to the sink's lane at the drain.
+    # A restarts with B back on the same port: the lane replays its backlog to B.
+    b_sources = {**OTLP_SOURCES, "otlp": {"type": "otlp_grpc", "address": f"127.0.0.1:{b_port}"}}
+    with (
+        run_daemon(tmp_path / "b", sources=b_sources) as b2,
+        run_daemon(tmp_path / "a", sinks=sinks) as a2,
+    ):
+        at_b = wait_until(b2.records, lambda r: len(r) >= 3000, 60, "the backlog at B")
+        wait_until(
+            lambda: a2.metric("gophership_sink_lane_backlog_records", sink="next"),
+            lambda v: v == 0,
+            30,
+            "an empty lane",
+        )
+        assert len(a2.records()) == 3000  # the file sink got everything once, before the restart
+    assert sorted(r.attrs["n"] for r in at_b) == list(range(3000))
