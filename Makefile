@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check bench e2e clean
+.PHONY: install run test check bench bench-quick e2e clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,11 @@ test: install  ## unit, property, conformance and end-to-end tests
 check: install  ## ruff (format + lint), mypy --strict, the sans-IO import ban
 	scripts/check
 
-bench: install  ## benchmarks; numbers go in bench/out/ and the README
-	scripts/bench
+bench: install  ## the benchmark suite (3 runs + warm-up; PEERS=1 adds rsyslog, syslog-ng)
+	scripts/bench $(if $(filter 1,$(PEERS)),--peers)
+
+bench-quick: install  ## the same scenarios, fewer lines, one run: under two minutes
+	scripts/bench --quick $(if $(filter 1,$(PEERS)),--peers)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

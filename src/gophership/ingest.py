@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LATENCY_WINDOW = 4096
-"""How many recent pivot latencies are kept for the p50/p99 in ``status``."""
+"""How many recent pivot latencies are kept for the p50/p99/p999 in ``status``."""
 
 
 class Spill(Protocol):
@@ -84,6 +84,7 @@ class IngesterStatistics:
     senses_total: int
     latency_p50_seconds: float
     latency_p99_seconds: float
+    latency_p999_seconds: float
     latency_samples: int
 
 
@@ -247,11 +248,12 @@ class Ingester:
 
     def statistics(self) -> IngesterStatistics:
         n = min(self._latency_n, LATENCY_WINDOW)
-        p50 = p99 = 0.0
+        p50 = p99 = p999 = 0.0
         if n:
             window = sorted(self._latency[:n])
             p50 = window[n // 2] / 1e9
             p99 = window[min(n - 1, (n * 99) // 100)] / 1e9
+            p999 = window[min(n - 1, (n * 999) // 1000)] / 1e9
         current, limit = self._cgroup or (None, None)
         return IngesterStatistics(
             zone=self.zone,
@@ -268,5 +270,6 @@ class Ingester:
             senses_total=self._senses,
             latency_p50_seconds=p50,
             latency_p99_seconds=p99,
+            latency_p999_seconds=p999,
             latency_samples=self._latency_n,
         )

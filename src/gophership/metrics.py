@@ -82,6 +82,7 @@ class EngineCollector(Collector):
         )
         g.add_metric(["0.5"], ing.latency_p50_seconds)
         g.add_metric(["0.99"], ing.latency_p99_seconds)
+        g.add_metric(["0.999"], ing.latency_p999_seconds)
         yield g
         yield GaugeMetricFamily(
             "gophership_memory_budget_bytes",
