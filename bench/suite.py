@@ -16,7 +16,8 @@ Statistics: one warm-up run, then ``--runs`` measured runs (3; 1 with ``--quick`
 min, max, and a flag when (max - min) / median > 20 %. No number is asserted anywhere: targets
 are printed beside the results. Results: ``bench/results/latest.json`` (and a dated copy).
 
-Usage: ``python bench/suite.py [--quick] [--peers] [--runs N] [--only NAME ...] [--readme]``.
+Usage: ``python bench/suite.py [--quick] [--peers] [--runs N] [--only NAME ...] [--readme]``;
+``python bench/readme.py`` renders the README section from the latest results afterwards.
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ RESULTS = {
             },
             "cpu_seconds_per_million_lines": 0.61,
             "peak_rss_bytes": 90 << 20,
+            "target": "≥ 2x the best peer",
             "notes": "forced RED",
         },
         {"scenario": "latency", "status": "p50 25 µs, p99 204 µs", "notes": "red run"},
@@ -98,6 +99,7 @@ RESULTS = {
 def test_table_shows_median_range_and_spread() -> None:
     table = render_table(RESULTS)
     assert "| red | 1.500 M/s [1.400 M/s-1.900 M/s], 3 (spread wide) | 0.61 | 90 MiB |" in table
+    assert "| ≥ 2x the best peer | forced RED |" in table
     assert "| latency | p50 25 µs, p99 204 µs |" in table
 
 

@@ -145,8 +145,9 @@ def _fmt_rate(v: float) -> str:
 def render_table(results: dict[str, Any]) -> str:
     """The suite's results as a Markdown table (what the README shows and the suite prints)."""
     rows = [
-        "| scenario | lines/s (median [min-max], runs) | CPU s / M lines | peak RSS | notes |",
-        "|---|---|---|---|---|",
+        "| scenario | lines/s (median [min-max], runs) | CPU s / M lines | peak RSS | target |"
+        " notes |",
+        "|---|---|---|---|---|---|",
     ]
     for s in results["scenarios"]:
         rate = s.get("lines_per_s")
@@ -166,7 +167,8 @@ def render_table(results: dict[str, Any]) -> str:
         rss = s.get("peak_rss_bytes")
         rows.append(
             f"| {s['scenario']} | {cell} | {'' if cpu is None else f'{cpu:.2f}'} | "
-            f"{'' if rss is None else f'{rss / 2**20:.0f} MiB'} | {s.get('notes', '')} |"
+            f"{'' if rss is None else f'{rss / 2**20:.0f} MiB'} | {s.get('target', '')} |"
+            f" {s.get('notes', '')} |"
         )
     return "\n".join(rows)
 
