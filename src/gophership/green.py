@@ -25,6 +25,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -57,6 +58,10 @@ class GreenStatistics:
     parse_errors_by_reason: dict[str, int]
     batches_total: int
     batched_bytes_total: int
+    decode_seconds_total: float
+    """Time spent decoding chunks (wall clock on the loop thread; CPU-bound, so near CPU)."""
+    encode_seconds_total: float
+    """Time spent encoding requests to OTLP/JSON."""
     in_flight_deliveries: int
 
 
@@ -90,6 +95,8 @@ class GreenPath:
         self._reasons: Counter[str] = Counter()
         self._batches = 0
         self._batched_bytes = 0
+        self._decode_seconds = 0.0
+        self._encode_seconds = 0.0
         self._in_flight: list[Delivery] = []
         self._current: list[QueuedChunk] = []
         self._expansion = 2.0  # encoded bytes per raw byte, as the last request measured
@@ -177,7 +184,9 @@ class GreenPath:
                     delivery.sink_done()
 
     def _decode(self, chunk: QueuedChunk, *, count: bool = True) -> _Decoded:
+        started = time.perf_counter()
         result = decode_chunk(chunk.codec, chunk.data, chunk.received_unix_nano)
+        self._decode_seconds += time.perf_counter() - started
         if count:
             self._records += len(result.records)
             if result.errors:
@@ -213,7 +222,9 @@ class GreenPath:
             [agent_resource_logs(self._resource, list(groups.items()))] if groups else []
         )
         resource_logs.extend(foreign)
+        started = time.perf_counter()
         payload = encode_resource_logs(resource_logs)
+        self._encode_seconds += time.perf_counter() - started
         raw = sum(len(d.chunk.data) for d in decoded)
         if raw:
             self._expansion = len(payload) / raw
@@ -287,6 +298,8 @@ class GreenPath:
             parse_errors_by_reason=dict(self._reasons),
             batches_total=self._batches,
             batched_bytes_total=self._batched_bytes,
+            decode_seconds_total=self._decode_seconds,
+            encode_seconds_total=self._encode_seconds,
             in_flight_deliveries=len(self._in_flight),
         )
 

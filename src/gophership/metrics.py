@@ -241,6 +241,12 @@ class EngineCollector(Collector):
         c = _counter("gophership_green_batches", "Batches encoded.")
         c.add_metric([], g.batches_total)
         yield c
+        c = _counter("gophership_green_decode_seconds", "Time spent decoding chunks.")
+        c.add_metric([], g.decode_seconds_total)
+        yield c
+        c = _counter("gophership_green_encode_seconds", "Time spent encoding OTLP/JSON requests.")
+        c.add_metric([], g.encode_seconds_total)
+        yield c
         c = _counter(
             "gophership_green_parse_errors",
             "Lines kept raw because they did not parse.",
