@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test check bench bench-quick e2e clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/e2e/js/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The OpenTelemetry JS SDK: the real OTLP/HTTP JSON client of the end-to-end tests.
+	npm ci --silent --no-audit --no-fund --prefix tests/e2e/js
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv with gophership, gs-ctl and their dependencies

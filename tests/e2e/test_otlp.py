@@ -227,6 +227,36 @@ def test_otlp_json_chunked_and_gzip(tmp_path: Path) -> None:
         assert r.resource["service.name"] == "js"
 
 
+JS_SENDER = Path(__file__).with_name("js") / "otel_send.mjs"
+
+
+def test_the_js_sdk_sends_otlp_json(tmp_path: Path) -> None:
+    """The OpenTelemetry JS SDK: OTLP/HTTP JSON, chunked, ints as JSON numbers (CLIENTS.md 2b)."""
+    with run_daemon(tmp_path, sources=OTLP_SOURCES) as gs:
+        endpoint = url(gs, "otlp_http") + "/v1/logs"
+        out = subprocess.run(
+            ["node", str(JS_SENDER), "--endpoint", endpoint, "-n", "600", "--run-id", "js"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == {"ok": 600, "failed": 0}, out
+        records = wait_until(gs.records, lambda r: len(r) >= 600, 60, "records from the JS SDK")
+        assert (
+            gs.metric("gophership_otlp_requests_total", source="otlp_http", outcome="accepted") >= 2
+        )
+    assert sorted(r.attrs["test.seq"] for r in records) == list(range(600))
+    r = records[0]
+    seq = r.attrs["test.seq"]
+    assert r.body == f"js record {seq} é中"
+    assert r.severity == (13, "WARN")
+    assert r.time_ns == (1_700_000_000_000 + seq) * 1_000_000  # milliseconds in the SDK
+    assert r.raw_attrs["test.seq"] == {"intValue": str(seq)}  # a JSON number on the wire
+    assert r.scope == {"name": "js_send", "version": "2.0.0"}
+    assert r.resource["service.name"] == "js-e2e"
+
+
 def grpc_export(daemon: Daemon, body: bytes) -> tuple[grpc.StatusCode, bytes | str]:
     host, port = daemon.addr("otlp")
     with grpc.insecure_channel(f"{host}:{port}") as channel:
